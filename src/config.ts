@@ -135,18 +135,20 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Prefixes that are ours: an unknown variable under them is a typo worth an error. */
 const OWN_PREFIXES = ['BACKUP_', 'MIGRATE_', 'S3_', 'NOTIFY_', 'HEALTH_', 'APP_DB_', 'DB_WAIT'];
 
-const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const range = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
+  return z
     .string()
     .trim()
-    .regex(/^\d+$/, 'must be a whole number')
+    .regex(/^\d+$/, `must be ${range}`)
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min, `must be ${range}`).max(max, `must be ${range}`));
+};
 const boolean = z
   .string()
   .trim()
   .toLowerCase()
-  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false'))
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** Reads the environment (plus `_FILE` secrets) into a validated, frozen Config. */

@@ -59,7 +59,7 @@ export function describeError(error: unknown): string {
   const lines: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
-    const message = current instanceof Error ? current.message : String(current);
+    const message = current instanceof Error ? current.message : JSON.stringify(current);
     if (!lines.includes(message)) lines.push(depth === 0 ? message : `caused by: ${message}`);
     current = current instanceof Error ? current.cause : undefined;
   }

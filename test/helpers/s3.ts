@@ -24,7 +24,7 @@ export async function startS3(bucket = 'chatflow-test'): Promise<TestS3> {
     directory,
     configureBuckets: [{ name: bucket, configs: [] }],
   });
-  const address = (await server.run()) as AddressInfo;
+  const address: AddressInfo = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
   return {
     endpoint,
