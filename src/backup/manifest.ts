@@ -28,3 +28,22 @@ export interface Manifest {
 
 export const archiveName = (name: string): string => `${name}${ARCHIVE_SUFFIX}`;
 export const manifestName = (name: string): string => `${name}${MANIFEST_SUFFIX}`;
+
+/** Parses and checks a manifest's JSON; throws a plain Error saying what is wrong. */
+export function parseManifest(text: string): Manifest {
+  const value = JSON.parse(text) as Partial<Manifest> | null;
+  if (!value || typeof value !== 'object' || value.format !== MANIFEST_FORMAT) {
+    throw new Error(`not a ${MANIFEST_FORMAT} manifest`);
+  }
+  const fields: (keyof Manifest)[] = ['name', 'archive', 'sha256', 'createdAt', 'database'];
+  for (const field of fields) {
+    if (typeof value[field] !== 'string') throw new Error(`manifest field "${field}" is missing`);
+  }
+  if (typeof value.size !== 'number' || typeof value.automatic !== 'boolean') throw new Error('manifest size/automatic missing');
+  return value as Manifest;
+}
+
+/** The JSON a manifest is stored as (stable key order, trailing newline). */
+export function serializeManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}

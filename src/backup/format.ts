@@ -1,0 +1,20 @@
+/** The `list` table, pure. */
+import { formatBytes } from './pipeline.js';
+import type { BackupEntry } from './catalog.js';
+
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
+export function formatBackupTable(entries: readonly BackupEntry[], now: Date): string {
+  const rows = [
+    ['NAME', 'STORE', 'SIZE', 'AGE', 'MANIFEST'],
+    ...entries.map((e) => [e.name, e.location, formatBytes(e.size), formatAge(now.getTime() - e.modifiedAt.getTime()), e.complete ? 'yes' : 'no (incomplete)']),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}

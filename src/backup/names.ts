@@ -1,0 +1,64 @@
+/**
+ * Backup names, pure: the default `chatflow_backup_YYYYMMDD_HHMMSS` (wall-clock time in the configured
+ * time zone, not the process's) and the rules a given name must follow. No I/O here; whether a name is
+ * already taken is checked by the backup job against the stores.
+ */
+import { UsageError } from '../errors.js';
+
+export const DEFAULT_NAME_PREFIX = 'chatflow_backup_';
+const DEFAULT_NAME = /^chatflow_backup_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;
+const ALLOWED = /^[A-Za-z0-9._-]+$/;
+export const MAX_NAME_LENGTH = 128;
+
+/** The parts of `date` as a wall clock in `timeZone` (Intl, so the process TZ never matters). */
+export function wallClock(date: Date, timeZone: string): { year: string; month: string; day: string; hour: string; minute: string; second: string } {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(date);
+  const get = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? '00';
+  return {
+    year: get('year').padStart(4, '0'),
+    month: get('month'),
+    day: get('day'),
+    hour: get('hour'),
+    minute: get('minute'),
+    second: get('second'),
+  };
+}
+
+/** `chatflow_backup_YYYYMMDD_HHMMSS` for `date` in `timeZone`. */
+export function defaultBackupName(date: Date, timeZone: string): string {
+  const t = wallClock(date, timeZone);
+  return `${DEFAULT_NAME_PREFIX}${t.year}${t.month}${t.day}_${t.hour}${t.minute}${t.second}`;
+}
+
+/** Whether `name` has the default (automatic) shape; only such backups are ever pruned. */
+export function isDefaultName(name: string): boolean {
+  return DEFAULT_NAME.test(name);
+}
+
+/** Why `name` cannot be a backup name, or undefined if it can. */
+export function nameProblem(name: string): string | undefined {
+  if (name === '') return 'a backup name must not be empty';
+  if (name.length > MAX_NAME_LENGTH) return `a backup name has at most ${MAX_NAME_LENGTH} characters (got ${name.length})`;
+  if (name === '.' || name === '..') return `"${name}" is not a backup name`;
+  if (name.includes('/') || name.includes('\\')) return `a backup name must not contain a slash (got "${name}")`;
+  if (!ALLOWED.test(name)) return `a backup name has only letters, digits, ".", "_" and "-" (got "${name}")`;
+  return undefined;
+}
+
+/** Returns `name` if valid, else throws a UsageError (exit code 2) that says what is allowed. */
+export function validateBackupName(name: string): string {
+  const problem = nameProblem(name);
+  if (problem !== undefined) {
+    throw new UsageError(`Invalid backup name: ${problem}. Use letters, digits, ".", "_" and "-", up to ${MAX_NAME_LENGTH} characters.`);
+  }
+  return name;
+}

@@ -1,0 +1,260 @@
+/**
+ * The backup data path, in one place:
+ *
+ *   pg_dump (plain SQL) -> count -> parallel gzip -> gate -> sha256 + count -> tee -> store.put() x N
+ *
+ * Nothing here may lie about success:
+ * - pg_dump's exit code and the tail of its stderr are awaited apart from the streams, because its stdout
+ *   can end cleanly while the process failed. The gate holds back the end of the stream until pg_dump has
+ *   exited 0, so no store ever commits (renames, completes the multipart upload) a failed dump.
+ * - Every part fails fast: the first error aborts one AbortController that kills pg_dump, destroys the
+ *   streams and makes each store discard what it wrote (temp file removed, multipart upload aborted).
+ *   If a store had already committed when another failed, its archive is deleted again.
+ * - The tee writes to every branch and waits for all of them to drain: the slowest store sets the pace,
+ *   and memory stays bounded.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { PassThrough, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { DatabaseConfig } from '../config.js';
+import { libpqEnv } from '../db.js';
+import type { Logger } from '../logger.js';
+import type { Storage } from '../storage/storage.js';
+import { ParallelGzip } from './gzip.js';
+
+export interface DumpOptions {
+  db: DatabaseConfig;
+  stores: readonly Storage[];
+  /** Object name in every store, e.g. `nightly.sql.gz`. */
+  archive: string;
+  compressionLevel: number;
+  compressionThreads: number;
+  progressIntervalMs: number;
+  logger: Logger;
+  signal?: AbortSignal | undefined;
+}
+
+export interface DumpResult {
+  sha256: string;
+  /** Bytes of the .sql.gz. */
+  size: number;
+  /** Bytes of SQL pg_dump wrote. */
+  sqlBytes: number;
+  durationMs: number;
+}
+
+/** Thrown when pg_dump fails; `stderrTail` is the end of what it said. */
+export class DumpFailed extends Error {
+  constructor(
+    message: string,
+    readonly stderrTail: string,
+  ) {
+    super(stderrTail ? `${message}: ${stderrTail}` : message);
+  }
+}
+
+const STDERR_TAIL_BYTES = 4096;
+
+export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
+  const { stores, archive, logger } = options;
+  const started = Date.now();
+  const controller = new AbortController();
+  let firstError: unknown;
+  const failFast = <T>(promise: Promise<T>): Promise<T> =>
+    promise.catch((error: unknown) => {
+      firstError ??= error;
+      controller.abort(error);
+      throw error;
+    });
+  const onOuterAbort = (): void => {
+    const reason: unknown = options.signal?.reason;
+    firstError ??= reason instanceof Error ? reason : new Error('backup aborted');
+    controller.abort(firstError);
+  };
+  if (options.signal?.aborted) onOuterAbort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  const dump = spawnPgDump(options.db, controller.signal);
+  const sqlMeter = new Meter();
+  const archiveMeter = new Meter(createHash('sha256'));
+  const branches = stores.map(() => new PassThrough({ highWaterMark: 1 << 20 }));
+  const progress = setInterval(() => {
+    const elapsedMs = Date.now() - started;
+    logger.info(
+      {
+        sqlBytes: sqlMeter.bytes,
+        gzipBytes: archiveMeter.bytes,
+        sqlMBps: round((sqlMeter.bytes / 1e6 / elapsedMs) * 1000),
+        elapsedS: Math.round(elapsedMs / 1000),
+      },
+      `backup in progress: ${formatBytes(sqlMeter.bytes)} dumped, ${formatBytes(archiveMeter.bytes)} compressed`,
+    );
+  }, options.progressIntervalMs);
+  progress.unref();
+
+  const tasks: Promise<unknown>[] = [
+    failFast(dump.exited),
+    failFast(
+      pipeline(
+        dump.stdout,
+        sqlMeter,
+        new ParallelGzip({ level: options.compressionLevel, threads: options.compressionThreads }),
+        // The end of the archive passes only once pg_dump exited 0: stores commit only complete dumps.
+        new Gate(dump.exited),
+        archiveMeter,
+        new Tee(branches),
+        { signal: controller.signal },
+      ),
+    ),
+    ...stores.map((store, i) => failFast(store.put(archive, branches[i] as PassThrough, { signal: controller.signal }))),
+  ];
+  const outcomes = await Promise.allSettled(tasks);
+  clearInterval(progress);
+  options.signal?.removeEventListener('abort', onOuterAbort);
+
+  if (firstError !== undefined) {
+    // A store that committed before another failed: take its archive back (no manifest exists yet).
+    await Promise.all(
+      stores.map(async (store, i) => {
+        if (outcomes[i + 2]?.status !== 'fulfilled') return;
+        await store.delete(archive).catch((error: unknown) =>
+          logger.error({ err: error, store: store.location }, `could not remove ${archive} from ${store.location}; it has no manifest, so it is not a complete backup`),
+        );
+      }),
+    );
+    throw firstError;
+  }
+  return {
+    sha256: archiveMeter.digest(),
+    size: archiveMeter.bytes,
+    sqlBytes: sqlMeter.bytes,
+    durationMs: Date.now() - started,
+  };
+}
+
+interface DumpProcess {
+  stdout: NodeJS.ReadableStream;
+  /** Resolves when pg_dump exited 0; rejects with DumpFailed (exit code or signal + stderr tail). */
+  exited: Promise<void>;
+}
+
+/** Plain-SQL pg_dump of the configured database; the password travels in PGPASSWORD, never in argv. */
+function spawnPgDump(db: DatabaseConfig, signal: AbortSignal): DumpProcess {
+  // Owners and privileges are kept: restoring maps owners, the dump must not lose them.
+  const child = spawn('pg_dump', ['--format=plain', '--no-password'], {
+    env: libpqEnv(db),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    tail = (tail + text).slice(-STDERR_TAIL_BYTES);
+  });
+  const kill = (): void => {
+    child.kill('SIGTERM');
+  };
+  signal.addEventListener('abort', kill, { once: true });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.once('error', (error) => {
+      signal.removeEventListener('abort', kill);
+      reject(new DumpFailed(`pg_dump could not be started (${error.message}); is the PostgreSQL client installed?`, ''));
+    });
+    child.once('close', (code, killedBy) => {
+      signal.removeEventListener('abort', kill);
+      const said = tail.trim();
+      if (code === 0) resolve();
+      else if (killedBy) reject(new DumpFailed(`pg_dump was killed by ${killedBy}`, said));
+      else reject(new DumpFailed(`pg_dump failed with exit code ${code}`, said));
+    });
+  });
+  exited.catch(() => undefined);
+  return { stdout: child.stdout, exited };
+}
+
+/** Counts bytes (and hashes them, if given a hash) on their way through. */
+class Meter extends Transform {
+  bytes = 0;
+  constructor(private readonly hash?: ReturnType<typeof createHash>) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.hash?.update(chunk);
+    callback(null, chunk);
+  }
+  digest(): string {
+    return this.hash?.digest('hex') ?? '';
+  }
+}
+
+/** Passes data through, but ends only after `until` resolves (and errors if it rejects). */
+class Gate extends Transform {
+  constructor(private readonly until: Promise<void>) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    this.until.then(
+      () => callback(),
+      (error: unknown) => callback(error as Error),
+    );
+  }
+}
+
+/** Writes every chunk to all branches; waits until each branch that is full has drained. */
+class Tee extends Writable {
+  constructor(private readonly branches: readonly PassThrough[]) {
+    super({ highWaterMark: 1 << 20 });
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const waits = this.branches.filter((branch) => !branch.write(chunk));
+    if (waits.length === 0) return callback();
+    let left = waits.length;
+    let settled = false;
+    const finish = (error?: Error): void => {
+      for (const branch of waits) {
+        branch.off('drain', drained);
+        branch.off('close', closed);
+      }
+      if (!settled) {
+        settled = true;
+        callback(error);
+      }
+    };
+    const drained = (): void => {
+      if (--left === 0) finish();
+    };
+    const closed = (): void => finish(new Error('a backup destination stopped reading'));
+    for (const branch of waits) {
+      branch.once('drain', drained);
+      branch.once('close', closed);
+    }
+  }
+  override _final(callback: (error?: Error | null) => void): void {
+    for (const branch of this.branches) branch.end();
+    callback();
+  }
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // A failed backup never ends a branch cleanly: each store must see an error and discard its copy.
+    for (const branch of this.branches) {
+      if (error || !branch.writableEnded) branch.destroy(error ?? new Error('backup aborted'));
+    }
+    callback(error);
+  }
+}
+
+const round = (n: number): number => Math.round(n * 10) / 10;
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
