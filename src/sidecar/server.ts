@@ -1,0 +1,93 @@
+/**
+ * The sidecar's HTTP server (node:http, no framework): GET /healthz and GET /metrics.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../logger.js';
+
+export const HEALTH_PATH = '/healthz';
+export const METRICS_PATH = '/metrics';
+
+export interface HealthResponse {
+  healthy: boolean;
+  body: Record<string, unknown>;
+}
+
+export interface ServerHandlers {
+  health(): Promise<HealthResponse>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  logger: Logger;
+}
+
+export function createHealthServer(handlers: ServerHandlers): Server {
+  const server = createServer((request, response) => {
+    void handle(handlers, request, response);
+  });
+  // Health checks are short; do not let idle keep-alive sockets hold shutdown up.
+  server.keepAliveTimeout = 2000;
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10_000;
+  return server;
+}
+
+async function handle(
+  handlers: ServerHandlers,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const path = (request.url ?? '/').split('?')[0];
+  try {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return send(response, 405, 'application/json', JSON.stringify({ error: 'method not allowed' }), {
+        allow: 'GET, HEAD',
+      });
+    }
+    if (path === HEALTH_PATH) {
+      const result = await handlers.health();
+      return send(response, result.healthy ? 200 : 503, 'application/json', JSON.stringify(result.body));
+    }
+    if (path === METRICS_PATH) {
+      const metrics = await handlers.metrics();
+      return send(response, 200, metrics.contentType, metrics.body);
+    }
+    return send(
+      response,
+      404,
+      'application/json',
+      JSON.stringify({ error: 'not found', paths: [HEALTH_PATH, METRICS_PATH] }),
+    );
+  } catch (error) {
+    handlers.logger.error({ err: error, path }, 'health server request failed');
+    return send(response, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
+  }
+}
+
+function send(
+  response: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}
+
+export function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** Stops accepting, drops idle keep-alive connections and waits for requests in flight. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
