@@ -1,13 +1,98 @@
-// OWNER: restore helper. Contract: restore().
-import type { Command } from 'commander';
+// OWNER: restore helper. Contract: restore(), registerRestoreCommand().
+/**
+ * The restore job and its command: `restore` (lists the backups) and
+ * `restore <name>|latest [--from s3|local] [--target-db NAME] [--drop-previous] [--no-migrate]`.
+ * The pipeline lives in src/restore/ (restore.ts orchestrates; stream.ts is the data path; database.ts
+ * creates, drops and swaps databases; dump-filter.ts makes foreign dumps restorable as the owner role).
+ */
+import { Command, Option } from 'commander';
+import { listBackups } from '../src/backup/catalog.js';
+import { formatBackupTable } from '../src/backup/format.js';
+import { systemClock, type Clock } from '../src/clock.js';
 import type { CommandContext } from '../src/command.js';
-import { JobError } from '../src/errors.js';
+import type { Config } from '../src/config.js';
+import { JobError, UsageError } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
+import { runRestore, type RestoreOptions, type RestoreResult } from '../src/restore/restore.js';
+import { openStores } from '../src/storage/index.js';
+import type { Storage } from '../src/storage/storage.js';
+import { migrate } from './migrate.js';
+import { applyAppRole } from './roles.js';
 
-export function registerRestoreCommand(program: Command, _context: CommandContext): void {
+export type { RestoreResult } from '../src/restore/restore.js';
+
+export interface RestoreJobDeps {
+  logger: Logger;
+  clock: Clock;
+  /** Default: the stores the configuration names (local first). */
+  stores?: readonly Storage[];
+}
+
+export interface RestoreJobOptions extends RestoreOptions {
+  /** Restrict the search to one store. */
+  from?: 'local' | 's3';
+}
+
+/** Restores a backup over the target database (see src/restore/restore.ts for the steps). */
+export async function restore(config: Readonly<Config>, deps: RestoreJobDeps, options: RestoreJobOptions): Promise<RestoreResult> {
+  const all = deps.stores ?? openStores(config);
+  const stores = options.from ? all.filter((s) => s.kind === options.from) : all;
+  if (options.from && stores.length === 0) {
+    throw new UsageError(`--from ${options.from}: that store is not configured (${options.from === 's3' ? 'set S3_BUCKET' : 'set BACKUP_DIR'})`);
+  }
+  const { logger } = deps;
+  return runRestore(
+    config,
+    {
+      logger,
+      clock: deps.clock,
+      stores,
+      migrate: (database) => migrate(config, { logger }, { database }),
+      // applyAppRole needs the role's password; without one the restore cannot (re)create the role.
+      applyAppRole: config.appRole.password !== undefined ? (database) => applyAppRole(config, { logger }, { database }) : undefined,
+    },
+    options,
+  );
+}
+
+export function registerRestoreCommand(program: Command, context: CommandContext): void {
   program
     .command('restore')
-    .description('Restore a backup (not implemented yet)')
-    .action(() => {
-      throw new JobError('restore: not implemented yet');
+    .description('Restore a backup into a new database and swap it in for the target; without a name, list the backups')
+    .argument('[name]', 'backup name, or "latest" for the newest complete backup')
+    .addOption(new Option('--from <store>', 'read the backup from this store only').choices(['s3', 'local']))
+    .option('--target-db <name>', 'database to replace (default: the configured database)')
+    .option('--drop-previous', 'drop the replaced database instead of keeping it as <db>_before_restore_<timestamp>')
+    .option('--no-migrate', 'do not run migrations on the restored database')
+    .action(async (name: string | undefined, flags: { from?: 'local' | 's3'; targetDb?: string; dropPrevious?: boolean; migrate: boolean }) => {
+      const config = context.config();
+      if (name === undefined) {
+        const entries = await listBackups(config).catch((error: unknown) => {
+          throw new JobError(`Cannot list backups: ${(error as Error).message}`, { cause: error });
+        });
+        context.stdout(entries.length === 0 ? 'No backups.' : formatBackupTable(entries, systemClock.now()));
+        return;
+      }
+      const options: RestoreJobOptions = { name, migrate: flags.migrate, dropPrevious: flags.dropPrevious === true };
+      if (flags.from) options.from = flags.from;
+      if (flags.targetDb !== undefined) options.targetDb = flags.targetDb;
+      const result = await withSignals((signal) => restore(config, { logger: context.logger(), clock: systemClock }, { ...options, signal }));
+      context.stdout(
+        `restored ${result.name} into ${result.target}` + (result.previous ? ` (previous database kept as ${result.previous})` : ''),
+      );
     });
+}
+
+/** SIGINT/SIGTERM abort the stream: the new database is dropped and the target stays as it was. */
+async function withSignals<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    return await job(controller.signal);
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
 }

@@ -1,0 +1,133 @@
+/**
+ * The restore's data path: store -> sha256 -> gunzip -> dump filter -> psql, never touching the disk.
+ * Everything that can go wrong is collected into a StreamOutcome; `verdict` decides from it whether the
+ * restored database may replace the target.
+ */
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { Manifest } from '../backup/manifest.js';
+import type { Logger } from '../logger.js';
+import { DumpFilter, DumpFormatError, type DumpFilterOptions, type DumpFilterStats } from './dump-filter.js';
+import { lastLines, spawnPsql, type PsqlExit } from './psql.js';
+
+export interface StreamOutcome {
+  sha256: string;
+  /** Archive bytes read. */
+  bytes: number;
+  filter: DumpFilterStats;
+  psql: PsqlExit;
+  /** The first error of the stream itself (reading, gunzip, filter), if any. */
+  streamError: unknown;
+  /** psql was stopped by us because the stream failed. */
+  psqlKilled: boolean;
+  durationMs: number;
+}
+
+export interface StreamOptions {
+  source: Readable;
+  /** libpq environment pointing psql at the database to fill. */
+  env: NodeJS.ProcessEnv;
+  filter: DumpFilterOptions;
+  logger: Logger;
+  progressIntervalMs: number;
+  /** Archive size if known, for the progress percentage. */
+  totalBytes?: number;
+  signal?: AbortSignal;
+  psqlCommand?: string;
+}
+
+export async function streamIntoDatabase(options: StreamOptions): Promise<StreamOutcome> {
+  const started = Date.now();
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const filter = new DumpFilter(options.filter);
+  const psql = spawnPsql(options.env, options.psqlCommand);
+  const progress = setInterval(() => {
+    const elapsed = (Date.now() - started) / 1000;
+    options.logger.info(
+      {
+        bytes,
+        totalBytes: options.totalBytes,
+        percent: options.totalBytes ? Math.round((bytes / options.totalBytes) * 1000) / 10 : undefined,
+        sqlBytes: filter.stats.sqlBytes,
+        mibPerSecond: Math.round((bytes / 1048576 / Math.max(elapsed, 0.001)) * 10) / 10,
+        elapsedSeconds: Math.round(elapsed),
+      },
+      'restore in progress',
+    );
+  }, options.progressIntervalMs);
+  progress.unref();
+
+  let streamError: unknown;
+  let psqlKilled = false;
+  try {
+    await pipeline(options.source, meter, createGunzip(), filter, psql.stdin, { signal: options.signal });
+  } catch (error) {
+    streamError = error;
+    psqlKilled = true;
+    psql.kill();
+  } finally {
+    clearInterval(progress);
+  }
+  const exit = await psql.exit;
+  return {
+    sha256: hash.digest('hex'),
+    bytes,
+    filter: filter.stats,
+    psql: exit,
+    streamError,
+    psqlKilled,
+    durationMs: Date.now() - started,
+  };
+}
+
+/** Errors of writing into a psql that already exited: a consequence, not the cause. */
+function isPipeError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED';
+}
+
+function isGzipError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/**
+ * Why the restored database must not replace the target, or undefined if it may. Order matters: a
+ * stream failure explains a killed psql; a psql that failed on its own explains the broken pipe.
+ */
+export function verdict(outcome: StreamOutcome, manifest: Manifest | undefined): string | undefined {
+  const { streamError, psql } = outcome;
+  const psqlFailed = psql.code !== 0 || psql.signal !== null;
+  if (streamError !== undefined && (!isPipeError(streamError) || !psqlFailed)) {
+    if ((streamError as Error).name === 'AbortError') return 'the restore was interrupted';
+    if (streamError instanceof DumpFormatError) return streamError.message;
+    if (isGzipError(streamError)) {
+      return `the archive is corrupt or truncated (gzip: ${(streamError as Error).message})`;
+    }
+    return `reading the archive failed: ${(streamError as Error).message}`;
+  }
+  if (psqlFailed) {
+    const how = psql.signal ? `was killed by ${psql.signal}` : `exited with code ${psql.code}`;
+    return `psql ${how} while restoring: ${lastLines(psql.stderrTail) || 'no message'}`;
+  }
+  if (manifest && outcome.bytes !== manifest.size) {
+    return `the archive has ${outcome.bytes} bytes but its manifest says ${manifest.size}: it is truncated or was altered`;
+  }
+  if (manifest && outcome.sha256 !== manifest.sha256) {
+    return `checksum mismatch: the archive's sha256 is ${outcome.sha256} but its manifest says ${manifest.sha256}: it is corrupt or was altered`;
+  }
+  if (!outcome.filter.complete) {
+    return "the SQL ends before pg_dump's closing \"dump complete\" line: the archive is truncated";
+  }
+  return undefined;
+}
