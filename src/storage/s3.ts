@@ -49,7 +49,8 @@ export function createS3Client(config: S3Config): S3Client {
   };
   if (config.endpoint !== undefined) options.endpoint = config.endpoint;
   // Explicit keys when configured; otherwise the SDK's default chain (env, profiles, instance roles).
-  if (config.credentials !== undefined) options.credentials = config.credentials;
+  // A copy: the SDK annotates the credentials object, and the config is frozen.
+  if (config.credentials !== undefined) options.credentials = { ...config.credentials };
   return new S3Client(options);
 }
 
