@@ -39,12 +39,12 @@ export async function createDatabase(client: Client, name: string, owner: string
   const options = [`OWNER ${quoteIdent(owner)}`, 'TEMPLATE template0'];
   if (like !== undefined) {
     const { rows } = await client.query<Record<string, unknown>>(
-      'SELECT pg_encoding_to_char(encoding) AS encoding, d.* FROM pg_database d WHERE datname = $1',
+      'SELECT d.*, pg_encoding_to_char(d.encoding) AS encoding_name FROM pg_database d WHERE datname = $1',
       [like],
     );
     const row = rows[0];
     if (row) {
-      options.push(`ENCODING ${quoteLiteral(String(row.encoding))}`);
+      options.push(`ENCODING ${quoteLiteral(String(row.encoding_name))}`);
       options.push(`LC_COLLATE ${quoteLiteral(String(row.datcollate))}`, `LC_CTYPE ${quoteLiteral(String(row.datctype))}`);
       // ICU databases (PostgreSQL 15+; the column was renamed in 17).
       const icuLocale = row.daticulocale ?? row.datlocale;
@@ -53,7 +53,11 @@ export async function createDatabase(client: Client, name: string, owner: string
       }
     }
   }
-  await client.query(`CREATE DATABASE ${quoteIdent(name)} WITH ${options.join(' ')}`);
+  try {
+    await client.query(`CREATE DATABASE ${quoteIdent(name)} WITH ${options.join(' ')}`);
+  } catch (error) {
+    throw new JobError(`Cannot create the database "${name}" to restore into: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 export async function dropDatabase(client: Client, name: string): Promise<void> {
