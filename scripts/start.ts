@@ -18,7 +18,8 @@ import { createNotifier } from '../src/sidecar/notify.js';
 import { createProbe, pingDatabase } from '../src/sidecar/probe.js';
 import { closeServer, createHealthServer, listen } from '../src/sidecar/server.js';
 import { createState, decideHealth, type SidecarState } from '../src/sidecar/state.js';
-import * as backupJob from './backup.js';
+import { S3Storage } from '../src/storage/s3.js';
+import { backup, openStores, prune } from './backup.js';
 import { migrate, migrationStatus } from './migrate.js';
 import { applyAppRole } from './roles.js';
 
@@ -38,12 +39,6 @@ export interface StartOptions {
   /** Aborting it shuts the sidecar down; start() then resolves. */
   signal: AbortSignal;
 }
-
-type PruneJob = (
-  config: Readonly<Config>,
-  deps: { logger: Logger; clock: Clock },
-  options: { dryRun: boolean },
-) => Promise<unknown>;
 
 /** Runs the sidecar until `signal` aborts. Rejects if start-up fails (the CLI maps the exit code). */
 export async function start(
@@ -80,7 +75,8 @@ export async function start(
     (count) => (state.pendingMigrations = count),
   );
   const notifier = createNotifier(config.notify, { logger });
-  const pruneJob = (backupJob as { prune?: PruneJob }).prune;
+  // One set of stores (and S3 client) for the life of the sidecar, not one per scheduled run.
+  const stores = openStores(config);
   const loop = createBackupLoop(
     { schedule: config.backup.schedule, timeZone: config.timeZone },
     {
@@ -89,10 +85,9 @@ export async function start(
       state,
       notifier,
       database: config.database.database,
-      backup: (abortSignal) => backupJob.backup(config, { logger, clock }, { signal: abortSignal }),
+      backup: (abortSignal) => backup(config, { logger, clock, stores }, { signal: abortSignal }),
       prune: async () => {
-        if (pruneJob) await pruneJob(config, { logger, clock }, { dryRun: false });
-        else logger.warn('retention is not available in this build; old backups are kept');
+        await prune(config, { logger, clock, stores }, { dryRun: false });
       },
       tryLock: () => tryBackupLock(config.database),
     },
@@ -153,6 +148,7 @@ export async function start(
   await Promise.race([closeServer(server), clockTimeout(1000)]);
   server.closeAllConnections();
   await notifier.close(Math.max(0, SHUTDOWN_DEADLINE_MS - (Date.now() - stopping) - 500));
+  for (const store of stores) if (store instanceof S3Storage) store.client.destroy();
   logger.info({ backups: state.backupsTotal, failures: state.failuresTotal }, 'stopped');
   return state;
 }
