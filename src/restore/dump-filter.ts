@@ -41,7 +41,7 @@ export const DUMP_COMPLETE_LINE = '-- PostgreSQL database dump complete';
 const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
 const OWNER_TO = new RegExp(String.raw`^ALTER [A-Z][A-Z ]* .* OWNER TO ${IDENT};$`);
 const GRANT = new RegExp(
-  String.raw`^(?:GRANT|REVOKE) .* (?:TO|FROM) (${IDENT})(?: WITH GRANT OPTION)?(?: GRANTED BY (${IDENT}))?;$`,
+  String.raw`^(?:GRANT|REVOKE|ALTER DEFAULT PRIVILEGES) .* (?:TO|FROM) (${IDENT})(?: WITH GRANT OPTION)?(?: GRANTED BY (${IDENT}))?;$`,
 );
 const DEFAULT_PRIVILEGES = new RegExp(String.raw`^ALTER DEFAULT PRIVILEGES FOR ROLE (${IDENT}) `);
 const SESSION_AUTHORIZATION = /^(?:RESET SESSION AUTHORIZATION|SET SESSION AUTHORIZATION .*);$/;
