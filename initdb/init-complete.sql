@@ -413,6 +413,14 @@ CREATE TABLE IF NOT EXISTS chatflow_db.schema_migrations (
 
 -- Every migration this schema already contains (written by npm run schema:stamp; do not edit by hand).
 -- chatflow-db:stamp:begin
+INSERT INTO chatflow_db.schema_migrations (version, name, checksum, duration_ms) VALUES
+    ('001', '001_initial_schema.sql', '1cda1d938ff607bc66c51ae0b79871b3c67e76986b348b0fe061b0d2b889546f', 0),
+    ('002', '002_add_contacts.sql', '34d2e0540dc3bfc11c21409f64504519b203ec0f69f96d160992765c8b70d33d', 0),
+    ('003', '003_broadcasts.sql', '10e78875bfeb0a1335707b42f07ca86b48715388255b55abbf0b6bf2b7bbd4af', 0),
+    ('004', '004_auto_reply_schema.sql', 'abddeabf9f6fea4c171d76bbe0e9beb04e5e9bba86d54e2ed5d0b248272f5f4d', 0),
+    ('005', '005_auto_reply_phone_numbers.sql', '043216fdc9a2945c297ac8feecfbf3fc62b457c91df6008f2cf24e9dc912aa89', 0),
+    ('006', '006_later_columns_and_tables.sql', '0cfb73aaafdfec7d2ef74dba3d547ed999b9573130b20d72fa8856555e279088', 0),
+    ('007', '007_converge_schema.sql', 'e4c2c8644261d9c9ddc6c3ee30e20a5c84234e2b8a910780ef135cac80284c04', 0);
 -- chatflow-db:stamp:end
 
 COMMIT;

@@ -524,7 +524,10 @@ BEGIN
 
     FOR r IN SELECT * FROM chatflow_constraints
              WHERE NOT pg_temp.chatflow_constraint_ok(table_name, name, definition) LOOP
-        EXECUTE format('ALTER TABLE public.%I DROP CONSTRAINT IF EXISTS %I', r.table_name, r.name);
+        IF EXISTS (SELECT 1 FROM pg_constraint
+                   WHERE conrelid = format('public.%I', r.table_name)::regclass AND conname = r.name) THEN
+            EXECUTE format('ALTER TABLE public.%I DROP CONSTRAINT %I', r.table_name, r.name);
+        END IF;
         old := pg_temp.chatflow_same_constraint(r.table_name, r.name, r.definition);
         IF old IS NOT NULL THEN
             EXECUTE format('ALTER TABLE public.%I RENAME CONSTRAINT %I TO %I', r.table_name, old, r.name);
@@ -601,7 +604,10 @@ BEGIN
               AND g.tgfoid = 'public.update_updated_at_column()'::regprocedure
               AND g.tgtype = 19 -- ROW | BEFORE | UPDATE
               AND g.tgenabled = 'O' AND g.tgnargs = 0 AND g.tgqual IS NULL AND g.tgattr = ''::int2vector);
-        EXECUTE format('DROP TRIGGER IF EXISTS %I ON public.%I', r.trigger_name, r.table_name);
+        IF EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = format('public.%I', r.table_name)::regclass AND tgname = r.trigger_name) THEN
+            EXECUTE format('DROP TRIGGER %I ON public.%I', r.trigger_name, r.table_name);
+        END IF;
         EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON public.%I FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column()',
                        r.trigger_name, r.table_name);
     END LOOP;
