@@ -207,6 +207,37 @@ describe('migrate on its own folders', () => {
     expect(where.rows[0]).toEqual({ ok: true });
   });
 
+  it('refuses a database holding objects that are neither ChatFlow nor tracked; --baseline is the way forward', async () => {
+    await withDb(database, (c) => c.query('CREATE TABLE orders (id int); CREATE SCHEMA billing'));
+    const dir = migrationsDir({ '001_orders.sql': 'CREATE TABLE IF NOT EXISTS orders (id int);\n', '002_two.sql': TWO });
+    for (const args of [['migrate'], ['migrate', '--dry-run']]) {
+      const refused = await cli(database, args, { MIGRATIONS_DIR: dir });
+      expect(refused.code).toBe(5);
+      const message = reportedError(refused);
+      expect(message).toContain(`Refusing to migrate database "${database}"`);
+      expect(message).toContain('Found: schema billing, public.orders (table)');
+      expect(message).toContain('chatflow-db migrate --baseline <version>');
+    }
+    const status = await cli(database, ['status', '--json'], { MIGRATIONS_DIR: dir });
+    expect(status.code).toBe(5);
+    expect(JSON.parse(status.stdout)).toMatchObject({ kind: 'unknown' });
+
+    const baselined = await cli(database, ['migrate', '--baseline', '001'], { MIGRATIONS_DIR: dir });
+    expect(baselined.code, baselined.stderr).toBe(0);
+    expect(baselined.stdout).toMatch(/recorded as applied without running \(--baseline\):\n\s+001_orders\.sql/);
+    expect(baselined.stdout).toMatch(/applied to .*:\n\s+002_two\.sql/);
+    const rows = await withDb(database, (c) =>
+      c.query<{ name: string; applied_by: string }>('SELECT name, applied_by FROM chatflow_db.schema_migrations ORDER BY version'),
+    );
+    expect(rows.rows).toEqual([
+      { name: '001_orders.sql', applied_by: `${testServer.user} (baseline)` },
+      { name: '002_two.sql', applied_by: testServer.user },
+    ]);
+    const twice = await cli(database, ['migrate', '--baseline', '001'], { MIGRATIONS_DIR: dir });
+    expect(twice.code).toBe(2);
+    expect(reportedError(twice)).toContain('--baseline is for databases without recorded migrations');
+  });
+
   it('refuses invalid migration files before running anything (exit 2)', async () => {
     const dir = migrationsDir({
       '001_one.sql': ONE,
