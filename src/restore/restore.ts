@@ -91,6 +91,8 @@ export async function runRestore(config: Readonly<Config>, deps: RestoreDeps, op
     try {
       const stream = await restoreInto(config, deps, archive, names.incoming, knownRoles, options.signal);
       const migrated = await bringUpToDate(config, deps, names.incoming, options.migrate !== false);
+      // A SIGINT/SIGTERM during migrations is honoured here, before anything touches the target.
+      if (options.signal?.aborted) throw new JobError(`Restore of "${archive.name}" interrupted; "${target}" was not changed`);
       const swap = await swapDatabases(control, { target, incoming: names.incoming, previous: names.previous, logger });
       log.info(
         { cutoverMs: swap.cutoverMs, terminatedSessions: swap.terminated, previous: swap.replaced ? names.previous : null },
