@@ -6,6 +6,8 @@ const areas = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const wanted = areas.length > 0 ? areas : ['migrate', 'backup', 'restore'];
 const modules: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {};
 modules.restore = () => import('./restore.js');
+modules.soak = () => import('./soak.js');
+modules.migrate = () => import('./migrate.js');
 for (const area of wanted) {
   const load = modules[area];
   if (!load) {
