@@ -22,7 +22,8 @@ const server = {
 function option(args: string[], name: string, fallback: number): number {
   const at = args.indexOf(name);
   const inline = args.find((arg) => arg.startsWith(`${name}=`));
-  const value = inline !== undefined ? Number(inline.slice(name.length + 1)) : at >= 0 ? Number(args[at + 1]) : fallback;
+  const value =
+    inline !== undefined ? Number(inline.slice(name.length + 1)) : at >= 0 ? Number(args[at + 1]) : fallback;
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
@@ -37,7 +38,17 @@ async function sql(text: string, database = 'postgres'): Promise<void> {
 }
 
 function env(database: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, PGHOST: server.host, PGPORT: String(server.port), PGUSER: server.user, PGDATABASE: database, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...extra };
+  const e: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PGHOST: server.host,
+    PGPORT: String(server.port),
+    PGUSER: server.user,
+    PGDATABASE: database,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    ...extra,
+  };
   if (server.password) e.PGPASSWORD = server.password;
   return e;
 }
@@ -92,7 +103,11 @@ export async function run(args: string[]): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       const fresh = `${tag}_shell_${round}`;
       await sql(`CREATE DATABASE "${fresh}" TEMPLATE template0`);
-      const shell = await timed('sh', ['-c', `gunzip -c '${archive}' | psql -X -q -v ON_ERROR_STOP=1 -d '${fresh}' > /dev/null`], env(fresh));
+      const shell = await timed(
+        'sh',
+        ['-c', `gunzip -c '${archive}' | psql -X -q -v ON_ERROR_STOP=1 -d '${fresh}' > /dev/null`],
+        env(fresh),
+      );
       await sql(`DROP DATABASE "${fresh}"`);
       const ours = await timed(
         process.execPath,
@@ -100,7 +115,9 @@ export async function run(args: string[]): Promise<void> {
         env(target, { BACKUP_DIR: dir }),
       );
       best = { ours: Math.min(best.ours, ours), shell: Math.min(best.shell, shell) };
-      process.stdout.write(`restore round ${round}: chatflow-db restore ${ours.toFixed(2)} s, gunzip -c | psql ${shell.toFixed(2)} s\n`);
+      process.stdout.write(
+        `restore round ${round}: chatflow-db restore ${ours.toFixed(2)} s, gunzip -c | psql ${shell.toFixed(2)} s\n`,
+      );
     }
     const ratio = best.ours / best.shell;
     process.stdout.write(
@@ -111,7 +128,10 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     const client = new pg.Client({ ...server, database: 'postgres' });
     await client.connect();
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [tag]);
+    const { rows } = await client.query<{ datname: string }>(
+      'SELECT datname FROM pg_database WHERE starts_with(datname, $1)',
+      [tag],
+    );
     for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     await client.end();
     rmSync(dir, { recursive: true, force: true });

@@ -34,11 +34,17 @@ export interface RestoreJobOptions extends RestoreOptions {
 }
 
 /** Restores a backup over the target database (see src/restore/restore.ts for the steps). */
-export async function restore(config: Readonly<Config>, deps: RestoreJobDeps, options: RestoreJobOptions): Promise<RestoreResult> {
+export async function restore(
+  config: Readonly<Config>,
+  deps: RestoreJobDeps,
+  options: RestoreJobOptions,
+): Promise<RestoreResult> {
   const all = deps.stores ?? openStores(config);
   const stores = options.from ? all.filter((s) => s.kind === options.from) : all;
   if (options.from && stores.length === 0) {
-    throw new UsageError(`--from ${options.from}: that store is not configured (${options.from === 's3' ? 'set S3_BUCKET' : 'set BACKUP_DIR'})`);
+    throw new UsageError(
+      `--from ${options.from}: that store is not configured (${options.from === 's3' ? 'set S3_BUCKET' : 'set BACKUP_DIR'})`,
+    );
   }
   const { logger } = deps;
   return runRestore(
@@ -49,7 +55,10 @@ export async function restore(config: Readonly<Config>, deps: RestoreJobDeps, op
       stores,
       migrate: (database) => migrate(config, { logger }, { database }),
       // applyAppRole needs the role's password; without one the restore cannot (re)create the role.
-      applyAppRole: config.appRole.password !== undefined ? (database) => applyAppRole(config, { logger }, { database }) : undefined,
+      applyAppRole:
+        config.appRole.password !== undefined
+          ? (database) => applyAppRole(config, { logger }, { database })
+          : undefined,
     },
     options,
   );
@@ -58,29 +67,48 @@ export async function restore(config: Readonly<Config>, deps: RestoreJobDeps, op
 export function registerRestoreCommand(program: Command, context: CommandContext): void {
   program
     .command('restore')
-    .description('Restore a backup into a new database and swap it in for the target; without a name, list the backups')
+    .description(
+      'Restore a backup into a new database and swap it in for the target; without a name, list the backups',
+    )
     .argument('[name]', 'backup name, or "latest" for the newest complete backup')
     .addOption(new Option('--from <store>', 'read the backup from this store only').choices(['s3', 'local']))
     .option('--target-db <name>', 'database to replace (default: the configured database)')
-    .option('--drop-previous', 'drop the replaced database instead of keeping it as <db>_before_restore_<timestamp>')
+    .option(
+      '--drop-previous',
+      'drop the replaced database instead of keeping it as <db>_before_restore_<timestamp>',
+    )
     .option('--no-migrate', 'do not run migrations on the restored database')
-    .action(async (name: string | undefined, flags: { from?: 'local' | 's3'; targetDb?: string; dropPrevious?: boolean; migrate: boolean }) => {
-      const config = context.config();
-      if (name === undefined) {
-        const entries = await listBackups(config).catch((error: unknown) => {
-          throw new JobError(`Cannot list backups: ${(error as Error).message}`, { cause: error });
-        });
-        context.stdout(entries.length === 0 ? 'No backups.' : formatBackupTable(entries, systemClock.now()));
-        return;
-      }
-      const options: RestoreJobOptions = { name, migrate: flags.migrate, dropPrevious: flags.dropPrevious === true };
-      if (flags.from) options.from = flags.from;
-      if (flags.targetDb !== undefined) options.targetDb = flags.targetDb;
-      const result = await withSignals((signal) => restore(config, { logger: context.logger(), clock: systemClock }, { ...options, signal }));
-      context.stdout(
-        `restored ${result.name} into ${result.target}` + (result.previous ? ` (previous database kept as ${result.previous})` : ''),
-      );
-    });
+    .action(
+      async (
+        name: string | undefined,
+        flags: { from?: 'local' | 's3'; targetDb?: string; dropPrevious?: boolean; migrate: boolean },
+      ) => {
+        const config = context.config();
+        if (name === undefined) {
+          const entries = await listBackups(config).catch((error: unknown) => {
+            throw new JobError(`Cannot list backups: ${(error as Error).message}`, { cause: error });
+          });
+          context.stdout(
+            entries.length === 0 ? 'No backups.' : formatBackupTable(entries, systemClock.now()),
+          );
+          return;
+        }
+        const options: RestoreJobOptions = {
+          name,
+          migrate: flags.migrate,
+          dropPrevious: flags.dropPrevious === true,
+        };
+        if (flags.from) options.from = flags.from;
+        if (flags.targetDb !== undefined) options.targetDb = flags.targetDb;
+        const result = await withSignals((signal) =>
+          restore(config, { logger: context.logger(), clock: systemClock }, { ...options, signal }),
+        );
+        context.stdout(
+          `restored ${result.name} into ${result.target}` +
+            (result.previous ? ` (previous database kept as ${result.previous})` : ''),
+        );
+      },
+    );
 }
 
 /** SIGINT/SIGTERM abort the stream: the new database is dropped and the target stays as it was. */

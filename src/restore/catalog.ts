@@ -17,7 +17,8 @@ export interface ResolvedArchive {
   manifest: Manifest | undefined;
 }
 
-export const LIST_HINT = 'run `chatflow-db restore` without a name (or `chatflow-db list`) to see the backups';
+export const LIST_HINT =
+  'run `chatflow-db restore` without a name (or `chatflow-db list`) to see the backups';
 
 /** `nightly` or `nightly.sql.gz` -> `nightly`; refuses names that could escape the store. */
 export function normalizeName(raw: string): string {
@@ -28,7 +29,10 @@ export function normalizeName(raw: string): string {
 }
 
 /** Finds the archive to restore in `stores` (in order of preference) and reads its manifest, if any. */
-export async function resolveArchive(stores: readonly Storage[], requested: string): Promise<ResolvedArchive> {
+export async function resolveArchive(
+  stores: readonly Storage[],
+  requested: string,
+): Promise<ResolvedArchive> {
   const where = stores.map((s) => s.location).join(' and ');
   let store: Storage | undefined;
   let name: string;
@@ -41,7 +45,8 @@ export async function resolveArchive(stores: readonly Storage[], requested: stri
         newest = { store: candidate, name: entry.name, at: entry.modifiedAt.getTime() };
       }
     }
-    if (!newest) throw new UsageError(`There is no complete backup (with a manifest) in ${where}; ${LIST_HINT}`);
+    if (!newest)
+      throw new UsageError(`There is no complete backup (with a manifest) in ${where}; ${LIST_HINT}`);
     ({ store, name } = newest);
   } else {
     name = normalizeName(requested);
@@ -54,7 +59,10 @@ export async function resolveArchive(stores: readonly Storage[], requested: stri
     if (!store) throw new UsageError(`There is no backup named "${name}" in ${where}; ${LIST_HINT}`);
   }
   const archive = await store.stat(archiveName(name));
-  if (!archive) throw new JobError(`The archive ${archiveName(name)} disappeared from ${store.location} while the restore started`);
+  if (!archive)
+    throw new JobError(
+      `The archive ${archiveName(name)} disappeared from ${store.location} while the restore started`,
+    );
   const hasManifest = (await store.stat(manifestName(name))) !== undefined;
   return { store, name, archive, manifest: hasManifest ? await loadManifest(store, name) : undefined };
 }

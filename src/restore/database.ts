@@ -35,7 +35,12 @@ export async function lockTarget(client: Client, target: string): Promise<void> 
  * CREATE DATABASE from template0 (a plain dump expects an empty database: template1 may carry objects)
  * with the target's encoding and locale when the target exists, owned by the role running the restore.
  */
-export async function createDatabase(client: Client, name: string, owner: string, like: string | undefined): Promise<void> {
+export async function createDatabase(
+  client: Client,
+  name: string,
+  owner: string,
+  like: string | undefined,
+): Promise<void> {
   const options = [`OWNER ${quoteIdent(owner)}`, 'TEMPLATE template0'];
   if (like !== undefined) {
     const { rows } = await client.query<Record<string, unknown>>(
@@ -45,7 +50,10 @@ export async function createDatabase(client: Client, name: string, owner: string
     const row = rows[0];
     if (row) {
       options.push(`ENCODING ${quoteLiteral(String(row.encoding_name))}`);
-      options.push(`LC_COLLATE ${quoteLiteral(String(row.datcollate))}`, `LC_CTYPE ${quoteLiteral(String(row.datctype))}`);
+      options.push(
+        `LC_COLLATE ${quoteLiteral(String(row.datcollate))}`,
+        `LC_CTYPE ${quoteLiteral(String(row.datctype))}`,
+      );
       // ICU databases (PostgreSQL 15+; the column was renamed in 17).
       const icuLocale = row.daticulocale ?? row.datlocale;
       if (row.datlocprovider === 'i' && typeof icuLocale === 'string') {
@@ -56,7 +64,9 @@ export async function createDatabase(client: Client, name: string, owner: string
   try {
     await client.query(`CREATE DATABASE ${quoteIdent(name)} WITH ${options.join(' ')}`);
   } catch (error) {
-    throw new JobError(`Cannot create the database "${name}" to restore into: ${(error as Error).message}`, { cause: error });
+    throw new JobError(`Cannot create the database "${name}" to restore into: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -91,7 +101,10 @@ export async function swapDatabases(client: Client, options: SwapOptions): Promi
   const { target, incoming, previous, logger } = options;
   const t = quoteIdent(target);
   await terminate(client, incoming);
-  const { rows } = await client.query<{ datallowconn: boolean }>('SELECT datallowconn FROM pg_database WHERE datname = $1', [target]);
+  const { rows } = await client.query<{ datallowconn: boolean }>(
+    'SELECT datallowconn FROM pg_database WHERE datname = $1',
+    [target],
+  );
   const started = Date.now();
   if (!rows[0]) {
     await client.query(`ALTER DATABASE ${quoteIdent(incoming)} RENAME TO ${t}`);
@@ -124,19 +137,35 @@ export async function swapDatabases(client: Client, options: SwapOptions): Promi
     }
   } catch (error) {
     // Put things back: the target keeps its name (the transaction saw to that) and takes connections again.
-    await client.query(`ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS ${allowConnections}`).catch((cause: unknown) => {
-      logger.error({ err: cause }, `could not re-enable connections to "${target}": run ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS true`);
-    });
-    throw new JobError(`Swapping the restored database in for "${target}" failed: ${(error as Error).message}`, { cause: error });
+    await client
+      .query(`ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS ${allowConnections}`)
+      .catch((cause: unknown) => {
+        logger.error(
+          { err: cause },
+          `could not re-enable connections to "${target}": run ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS true`,
+        );
+      });
+    throw new JobError(
+      `Swapping the restored database in for "${target}" failed: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const cutoverMs = Date.now() - started;
-  await client.query(`ALTER DATABASE ${quoteIdent(previous)} WITH ALLOW_CONNECTIONS ${allowConnections}`).catch((cause: unknown) => {
-    logger.warn({ err: cause }, `"${previous}" does not accept connections; ALTER DATABASE … WITH ALLOW_CONNECTIONS true to inspect it`);
-  });
+  await client
+    .query(`ALTER DATABASE ${quoteIdent(previous)} WITH ALLOW_CONNECTIONS ${allowConnections}`)
+    .catch((cause: unknown) => {
+      logger.warn(
+        { err: cause },
+        `"${previous}" does not accept connections; ALTER DATABASE … WITH ALLOW_CONNECTIONS true to inspect it`,
+      );
+    });
   return { replaced: true, terminated, cutoverMs };
 }
 
-async function terminate(client: Client, database: string): Promise<{ terminated: number; remaining: number }> {
+async function terminate(
+  client: Client,
+  database: string,
+): Promise<{ terminated: number; remaining: number }> {
   const { rows } = await client.query<{ terminated: string; remaining: string }>(
     `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS terminated, count(*) AS remaining
        FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,

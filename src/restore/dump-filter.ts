@@ -136,9 +136,21 @@ function scan(line: string, s: LexState): void {
 }
 
 export class DumpFilter extends Transform {
-  readonly stats: DumpFilterStats = { complete: false, sqlBytes: 0, ownerStatementsDropped: 0, unknownRoles: new Set() };
+  readonly stats: DumpFilterStats = {
+    complete: false,
+    sqlBytes: 0,
+    ownerStatementsDropped: 0,
+    unknownRoles: new Set(),
+  };
   private readonly options: DumpFilterOptions;
-  private readonly lex: LexState = { mode: 'normal', escape: false, tag: '', depth: 0, open: false, meta: false };
+  private readonly lex: LexState = {
+    mode: 'normal',
+    escape: false,
+    tag: '',
+    depth: 0,
+    open: false,
+    meta: false,
+  };
   private copy = false;
   /** In COPY data, the current line started in an earlier chunk. */
   private midLine = false;

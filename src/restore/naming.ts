@@ -34,13 +34,16 @@ export function timestamp(date: Date, timeZone: string): string {
  */
 export function restoreNames(target: string, date: Date, timeZone: string): RestoreNames {
   if (RESERVED.has(target)) {
-    throw new UsageError(`Cannot restore over "${target}": it is a system database; choose another --target-db`);
+    throw new UsageError(
+      `Cannot restore over "${target}": it is a system database; choose another --target-db`,
+    );
   }
   if (target.length === 0 || Buffer.byteLength(target) > MAX_IDENT_BYTES) {
     throw new UsageError(`"${target}" is not a valid database name (1 to 63 bytes)`);
   }
   const stamp = timestamp(date, timeZone);
-  const make = (infix: string) => `${fitPrefix(target, MAX_IDENT_BYTES - Buffer.byteLength(`_${infix}_${stamp}`))}_${infix}_${stamp}`;
+  const make = (infix: string) =>
+    `${fitPrefix(target, MAX_IDENT_BYTES - Buffer.byteLength(`_${infix}_${stamp}`))}_${infix}_${stamp}`;
   return { incoming: make('restore'), previous: make('before_restore') };
 }
 

@@ -5,12 +5,19 @@
  */
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { connectWithWait, libpqEnv, type Client } from '../db.js';
+import { connectWithWait, libpqEnv } from '../db.js';
 import { ChatflowError, JobError, UsageError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
 import { resolveArchive } from './catalog.js';
-import { createDatabase, databaseExists, dropDatabase, lockTarget, roleNames, swapDatabases } from './database.js';
+import {
+  createDatabase,
+  databaseExists,
+  dropDatabase,
+  lockTarget,
+  roleNames,
+  swapDatabases,
+} from './database.js';
 import { restoreNames } from './naming.js';
 import { streamIntoDatabase, verdict } from './stream.js';
 import { archiveName } from '../backup/manifest.js';
@@ -59,7 +66,11 @@ export interface RestoreResult {
 /** The maintenance database the control plane connects to (never the target: it gets renamed). */
 const MAINTENANCE_DB = 'postgres';
 
-export async function runRestore(config: Readonly<Config>, deps: RestoreDeps, options: RestoreOptions): Promise<RestoreResult> {
+export async function runRestore(
+  config: Readonly<Config>,
+  deps: RestoreDeps,
+  options: RestoreOptions,
+): Promise<RestoreResult> {
   const started = Date.now();
   const { logger } = deps;
   const target = options.targetDb ?? config.database.database;
@@ -81,22 +92,39 @@ export async function runRestore(config: Readonly<Config>, deps: RestoreDeps, op
     await lockTarget(control, target);
     for (const name of [names.incoming, names.previous]) {
       if (await databaseExists(control, name)) {
-        throw new JobError(`A database named "${name}" exists already; drop or rename it, or retry in a second`);
+        throw new JobError(
+          `A database named "${name}" exists already; drop or rename it, or retry in a second`,
+        );
       }
     }
     const targetExists = await databaseExists(control, target);
     const knownRoles = await roleNames(control);
-    log.info({ database: names.incoming }, 'restoring into a new database; the target stays untouched until the swap');
+    log.info(
+      { database: names.incoming },
+      'restoring into a new database; the target stays untouched until the swap',
+    );
     await createDatabase(control, names.incoming, config.database.user, targetExists ? target : undefined);
     try {
       const stream = await restoreInto(config, deps, archive, names.incoming, knownRoles, options.signal);
       const migrated = await bringUpToDate(config, deps, names.incoming, options.migrate !== false);
       // A SIGINT/SIGTERM during migrations is honoured here, before anything touches the target.
-      if (options.signal?.aborted) throw new JobError(`Restore of "${archive.name}" interrupted; "${target}" was not changed`);
-      const swap = await swapDatabases(control, { target, incoming: names.incoming, previous: names.previous, logger });
+      if (options.signal?.aborted)
+        throw new JobError(`Restore of "${archive.name}" interrupted; "${target}" was not changed`);
+      const swap = await swapDatabases(control, {
+        target,
+        incoming: names.incoming,
+        previous: names.previous,
+        logger,
+      });
       log.info(
-        { cutoverMs: swap.cutoverMs, terminatedSessions: swap.terminated, previous: swap.replaced ? names.previous : null },
-        swap.replaced ? `swapped in: "${target}" is the restored database, the old one is "${names.previous}"` : `"${target}" created from the backup`,
+        {
+          cutoverMs: swap.cutoverMs,
+          terminatedSessions: swap.terminated,
+          previous: swap.replaced ? names.previous : null,
+        },
+        swap.replaced
+          ? `swapped in: "${target}" is the restored database, the old one is "${names.previous}"`
+          : `"${target}" created from the backup`,
       );
       let previousDropped = false;
       if (swap.replaced && options.dropPrevious) {
@@ -105,7 +133,10 @@ export async function runRestore(config: Readonly<Config>, deps: RestoreDeps, op
           previousDropped = true;
           log.info(`dropped the previous database "${names.previous}" (--drop-previous)`);
         } catch (error) {
-          log.warn({ err: error }, `the restore succeeded but "${names.previous}" could not be dropped; drop it by hand`);
+          log.warn(
+            { err: error },
+            `the restore succeeded but "${names.previous}" could not be dropped; drop it by hand`,
+          );
         }
       }
       return {
@@ -126,10 +157,16 @@ export async function runRestore(config: Readonly<Config>, deps: RestoreDeps, op
       };
     } catch (error) {
       await dropDatabase(control, names.incoming).catch((cause: unknown) => {
-        log.error({ err: cause }, `could not drop "${names.incoming}"; drop it by hand (DROP DATABASE … WITH (FORCE))`);
+        log.error(
+          { err: cause },
+          `could not drop "${names.incoming}"; drop it by hand (DROP DATABASE … WITH (FORCE))`,
+        );
       });
       if (error instanceof ChatflowError) throw error;
-      throw new JobError(`Restore of "${archive.name}" failed: ${(error as Error).message}; "${target}" was not changed`, { cause: error });
+      throw new JobError(
+        `Restore of "${archive.name}" failed: ${(error as Error).message}; "${target}" was not changed`,
+        { cause: error },
+      );
     }
   } finally {
     await control.end().catch(() => undefined);
@@ -156,9 +193,12 @@ async function restoreInto(
   });
   const reason = verdict(outcome, archive.manifest);
   if (reason !== undefined) {
-    throw new JobError(`Restore of "${archive.name}" refused: ${reason}. The target was not changed and the new database was dropped.`, {
-      cause: outcome.streamError,
-    });
+    throw new JobError(
+      `Restore of "${archive.name}" refused: ${reason}. The target was not changed and the new database was dropped.`,
+      {
+        cause: outcome.streamError,
+      },
+    );
   }
   const { stats } = { stats: outcome.filter };
   if (stats.unknownRoles.size > 0) {
@@ -175,7 +215,9 @@ async function restoreInto(
       ownerStatementsDropped: stats.ownerStatementsDropped,
       durationMs: outcome.durationMs,
     },
-    archive.manifest ? 'archive restored and its sha256 matches the manifest' : 'archive restored (no manifest: no checksum to compare)',
+    archive.manifest
+      ? 'archive restored and its sha256 matches the manifest'
+      : 'archive restored (no manifest: no checksum to compare)',
   );
   return { sha256: outcome.sha256, bytes: outcome.bytes, sqlBytes: stats.sqlBytes };
 }
@@ -195,9 +237,15 @@ async function bringUpToDate(
     try {
       migrations = (await deps.migrate(database)).applied;
     } catch (error) {
-      throw new JobError(`Migrating the restored database failed: ${(error as Error).message}`, { cause: error });
+      throw new JobError(`Migrating the restored database failed: ${(error as Error).message}`, {
+        cause: error,
+        exitCode: error instanceof ChatflowError ? error.exitCode : undefined,
+      });
     }
-    deps.logger.info({ applied: migrations }, `migrations applied to the restored database: ${migrations.length}`);
+    deps.logger.info(
+      { applied: migrations },
+      `migrations applied to the restored database: ${migrations.length}`,
+    );
   } else {
     deps.logger.info('--no-migrate: the restored database keeps the schema of the backup');
   }
@@ -210,7 +258,9 @@ async function bringUpToDate(
   try {
     await deps.applyAppRole(database);
   } catch (error) {
-    throw new JobError(`Re-applying the application role's privileges failed: ${(error as Error).message}`, { cause: error });
+    throw new JobError(`Re-applying the application role's privileges failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return { migrations, appRole: 'applied' };
 }

@@ -127,7 +127,7 @@ export function verdict(outcome: StreamOutcome, manifest: Manifest | undefined):
     return `checksum mismatch: the archive's sha256 is ${outcome.sha256} but its manifest says ${manifest.sha256}: it is corrupt or was altered`;
   }
   if (!outcome.filter.complete) {
-    return "the SQL ends before pg_dump's closing \"dump complete\" line: the archive is truncated";
+    return 'the SQL ends before pg_dump\'s closing "dump complete" line: the archive is truncated';
   }
   return undefined;
 }

@@ -12,7 +12,14 @@ import { createS3Client } from '../../src/storage/s3.js';
 import { runCli } from '../helpers/cli.js';
 import { adminQuery, dbEnv, uniqueName } from '../helpers/database.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
-import { allowS3rverPagination, databasesStartingWith, dropDatabasesStartingWith, manifestFor, seed, snapshot } from './restore-support.js';
+import {
+  allowS3rverPagination,
+  databasesStartingWith,
+  dropDatabasesStartingWith,
+  manifestFor,
+  seed,
+  snapshot,
+} from './restore-support.js';
 
 const prefix = uniqueName('cfdb_rs3');
 const source = `${prefix}_src`;
@@ -44,7 +51,9 @@ beforeAll(async () => {
   }
   for (let i = 0; i < keys.length; i += 50) {
     await Promise.all(
-      keys.slice(i, i + 50).map(([Key, Body]) => client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body }))),
+      keys
+        .slice(i, i + 50)
+        .map(([Key, Body]) => client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body }))),
     );
   }
   // Listing times have one-second resolution: the real backup must be strictly newer.
@@ -66,11 +75,17 @@ describe('restore (S3)', () => {
   it('restores `latest` from S3 across more than 1,000 objects', async () => {
     const target = `${prefix}_a`;
     await adminQuery(`CREATE DATABASE "${target}"`);
-    const result = await runCli(['restore', 'latest', '--no-migrate'], { ...dbEnv(target), ...s3.env, BACKUP_PROGRESS_INTERVAL: '1' });
+    const result = await runCli(['restore', 'latest', '--no-migrate'], {
+      ...dbEnv(target),
+      ...s3.env,
+      BACKUP_PROGRESS_INTERVAL: '1',
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('restored zz_real');
     expect(await snapshot(target)).toEqual(sourceSnapshot);
-    expect((await databasesStartingWith(`${target}_`)).filter((n) => n.includes('_before_restore_'))).toHaveLength(1);
+    expect(
+      (await databasesStartingWith(`${target}_`)).filter((n) => n.includes('_before_restore_')),
+    ).toHaveLength(1);
   });
 
   it('reads from the store --from names, with both stores configured', async () => {

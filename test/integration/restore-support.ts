@@ -65,11 +65,15 @@ export async function snapshot(database: string): Promise<Record<string, string>
 
 /** The plain SQL pg_dump writes for `database` (small test databases only: it is held in memory). */
 export function dumpSql(database: string): string {
-  return execFileSync('pg_dump', ['-h', testServer.host, '-p', String(testServer.port), '-U', testServer.user, database], {
-    encoding: 'utf8',
-    env: { ...process.env, PGPASSWORD: testServer.password ?? '' },
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  return execFileSync(
+    'pg_dump',
+    ['-h', testServer.host, '-p', String(testServer.port), '-U', testServer.user, database],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, PGPASSWORD: testServer.password ?? '' },
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
 }
 
 export interface ArchiveOptions {
@@ -105,12 +109,18 @@ export function manifestFor(name: string, gz: Buffer, database: string, sha256?:
 }
 
 /** `pg_dump | gzip` of `database` into `<dir>/<name>.sql.gz`, plus a manifest unless told otherwise. */
-export function writeArchive(database: string, dir: string, name: string, options: ArchiveOptions = {}): Buffer {
+export function writeArchive(
+  database: string,
+  dir: string,
+  name: string,
+  options: ArchiveOptions = {},
+): Buffer {
   const sql = (options.editSql ?? ((s: string) => s))(dumpSql(database));
   const gz = gzipSync(sql);
   const stored = options.editBytes ? options.editBytes(gz) : gz;
   writeFileSync(join(dir, `${name}.sql.gz`), stored);
-  if (options.manifest !== false) writeFileSync(join(dir, `${name}.manifest.json`), manifestFor(name, gz, database, options.sha256));
+  if (options.manifest !== false)
+    writeFileSync(join(dir, `${name}.manifest.json`), manifestFor(name, gz, database, options.sha256));
   return stored;
 }
 
@@ -134,7 +144,7 @@ export function logMessages(stderr: string): string[] {
   return stderr
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => String((JSON.parse(line) as { msg?: unknown }).msg ?? ''));
+    .map((line) => (JSON.parse(line) as { msg?: string }).msg ?? '');
 }
 
 /**
@@ -144,7 +154,11 @@ export function logMessages(stderr: string): string[] {
  * so that tests can list past 1,000 objects. Only s3rver calls these with 'des'.
  */
 export function allowS3rverPagination(): void {
-  const patched = crypto as unknown as { __cfdbDes?: boolean; createCipheriv: typeof crypto.createCipheriv; createDecipheriv: typeof crypto.createDecipheriv };
+  const patched = crypto as unknown as {
+    __cfdbDes?: boolean;
+    createCipheriv: typeof crypto.createCipheriv;
+    createDecipheriv: typeof crypto.createDecipheriv;
+  };
   if (patched.__cfdbDes) return;
   patched.__cfdbDes = true;
   const cipheriv = crypto.createCipheriv.bind(crypto);
@@ -153,11 +167,21 @@ export function allowS3rverPagination(): void {
     const buf = Buffer.from(b as Buffer);
     return Buffer.concat([buf, buf]);
   };
-  patched.createCipheriv = ((algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, options?: unknown) =>
+  patched.createCipheriv = ((
+    algorithm: string,
+    key: crypto.CipherKey,
+    iv: crypto.BinaryLike | null,
+    options?: unknown,
+  ) =>
     algorithm === 'des'
       ? cipheriv('aes-128-cbc', widen(key), widen(iv))
       : cipheriv(algorithm, key, iv, options as never)) as typeof crypto.createCipheriv;
-  patched.createDecipheriv = ((algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, options?: unknown) =>
+  patched.createDecipheriv = ((
+    algorithm: string,
+    key: crypto.CipherKey,
+    iv: crypto.BinaryLike | null,
+    options?: unknown,
+  ) =>
     algorithm === 'des'
       ? decipheriv('aes-128-cbc', widen(key), widen(iv))
       : decipheriv(algorithm, key, iv, options as never)) as typeof crypto.createDecipheriv;

@@ -32,11 +32,18 @@ function env(target: string): Record<string, string> {
 async function makeTarget(name: string): Promise<Record<string, string>> {
   await adminQuery(`CREATE DATABASE "${name}"`);
   await seed(name);
-  await withDb(name, (c) => c.query("DELETE FROM notes WHERE id % 3 = 0; UPDATE users SET name = 'changed' WHERE id < 10"));
+  await withDb(name, (c) =>
+    c.query("DELETE FROM notes WHERE id % 3 = 0; UPDATE users SET name = 'changed' WHERE id < 10"),
+  );
   return snapshot(name);
 }
 
-async function expectRefused(target: string, archive: string, before: Record<string, string>, reason: RegExp) {
+async function expectRefused(
+  target: string,
+  archive: string,
+  before: Record<string, string>,
+  reason: RegExp,
+) {
   const result = await runCli(['restore', archive, '--target-db', target, '--no-migrate'], env(target));
   expect(result.code, result.stderr).toBe(1);
   expect(result.stderr).toMatch(reason);
@@ -86,7 +93,9 @@ describe('restore (local store)', () => {
 
     // Everything restored belongs to the role that ran the restore.
     const owners = await withDb(target, (c) =>
-      c.query<{ owner: string }>("SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace"),
+      c.query<{ owner: string }>(
+        "SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace",
+      ),
     );
     expect(owners.rows.map((r) => r.owner)).toEqual([testServer.user]);
   });
@@ -99,7 +108,10 @@ describe('restore (local store)', () => {
     expect(await databasesStartingWith(`${target}_`)).toEqual([]);
 
     await withDb(target, (c) => c.query('DELETE FROM notes'));
-    const second = await runCli(['restore', 'good.sql.gz', '--target-db', target, '--no-migrate', '--drop-previous'], env(target));
+    const second = await runCli(
+      ['restore', 'good.sql.gz', '--target-db', target, '--no-migrate', '--drop-previous'],
+      env(target),
+    );
     expect(second.code, second.stderr).toBe(0);
     expect(await snapshot(target)).toEqual(sourceSnapshot);
     expect(await databasesStartingWith(`${target}_`)).toEqual([]);
@@ -148,15 +160,22 @@ describe('restore (local store)', () => {
     });
 
     it('a truncated file', async () => {
-      writeArchive(source, dir, 'truncated', { editBytes: (gz) => gz.subarray(0, Math.floor(gz.length * 0.6)) });
+      writeArchive(source, dir, 'truncated', {
+        editBytes: (gz) => gz.subarray(0, Math.floor(gz.length * 0.6)),
+      });
       await expectRefused(target, 'truncated', before, /refused: the archive is corrupt or truncated/);
     });
 
     it('an archive without a manifest whose SQL stops early (still valid gzip)', async () => {
       // What a cut at a gzip member boundary looks like: valid gzip, half a dump.
       writeArchive(source, dir, 'halfmember', { manifest: false });
-      const sql = (await import('node:zlib')).gunzipSync(readFileSync(join(dir, 'halfmember.sql.gz'))).toString();
-      writeFileSync(join(dir, 'halfmember.sql.gz'), (await import('node:zlib')).gzipSync(sql.slice(0, sql.indexOf('COPY public.users'))));
+      const sql = (await import('node:zlib'))
+        .gunzipSync(readFileSync(join(dir, 'halfmember.sql.gz')))
+        .toString();
+      writeFileSync(
+        join(dir, 'halfmember.sql.gz'),
+        (await import('node:zlib')).gzipSync(sql.slice(0, sql.indexOf('COPY public.users'))),
+      );
       await expectRefused(target, 'halfmember', before, /dump complete/);
     });
 
@@ -173,7 +192,10 @@ describe('restore (local store)', () => {
     });
 
     it('a psql meta-command other than \\restrict', async () => {
-      writeArchive(source, dir, 'shell', { editSql: (sql) => sql.replace('SET statement_timeout', '\\! touch /tmp/cfdb-pwned\nSET statement_timeout') });
+      writeArchive(source, dir, 'shell', {
+        editSql: (sql) =>
+          sql.replace('SET statement_timeout', '\\! touch /tmp/cfdb-pwned\nSET statement_timeout'),
+      });
       await expectRefused(target, 'shell', before, /meta-command/);
     });
   });
@@ -183,7 +205,10 @@ describe('restore (local store)', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('chatflow-db restore` without a name');
     const empty = mkdtempSync(join(tmpdir(), 'cfdb-restore-empty-'));
-    const latest = await runCli(['restore', 'latest', '--target-db', `${prefix}_e`], { ...env(`${prefix}_e`), BACKUP_DIR: empty });
+    const latest = await runCli(['restore', 'latest', '--target-db', `${prefix}_e`], {
+      ...env(`${prefix}_e`),
+      BACKUP_DIR: empty,
+    });
     rmSync(empty, { recursive: true, force: true });
     expect(latest.code).toBe(2);
     const badName = await runCli(['restore', '../etc/passwd'], env(`${prefix}_e`));
@@ -198,10 +223,13 @@ describe('restore (local store)', () => {
       expect(backup.code, backup.stderr).toBe(0);
       const target = `${prefix}_f`;
       await makeTarget(target);
-      const result = await runCli(['restore', 'latest', '--target-db', target, '--no-migrate', '--drop-previous'], {
-        ...env(target),
-        BACKUP_DIR: own,
-      });
+      const result = await runCli(
+        ['restore', 'latest', '--target-db', target, '--no-migrate', '--drop-previous'],
+        {
+          ...env(target),
+          BACKUP_DIR: own,
+        },
+      );
       expect(result.code, result.stderr).toBe(0);
       expect(await snapshot(target)).toEqual(sourceSnapshot);
     } finally {

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { DumpFilter, DumpFormatError } from '../../src/restore/dump-filter.js';
 import { restoreNames, timestamp } from '../../src/restore/naming.js';
 
-async function filter(sql: string, chunkSize = 7, knownRoles = ['app']): Promise<{ out: string; filter: DumpFilter }> {
+async function filter(
+  sql: string,
+  chunkSize = 7,
+  knownRoles = ['app'],
+): Promise<{ out: string; filter: DumpFilter }> {
   const f = new DumpFilter({ owner: 'owner', knownRoles: new Set(knownRoles) });
   const buf = Buffer.from(sql);
   const chunks: Buffer[] = [];
@@ -26,15 +30,25 @@ describe('DumpFilter', () => {
     ['GRANT SELECT ON TABLE public.t TO app;\n', 'GRANT SELECT ON TABLE public.t TO app;\n'],
     ['GRANT USAGE ON SCHEMA public TO PUBLIC;\n', 'GRANT USAGE ON SCHEMA public TO PUBLIC;\n'],
     ['ALTER DEFAULT PRIVILEGES FOR ROLE ghost IN SCHEMA public GRANT SELECT ON TABLES TO app;\n', ''],
-    ['ALTER DEFAULT PRIVILEGES FOR ROLE owner IN SCHEMA public GRANT SELECT ON TABLES TO app;\n', 'ALTER DEFAULT PRIVILEGES FOR ROLE owner IN SCHEMA public GRANT SELECT ON TABLES TO app;\n'],
-    ['ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n', 'ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n'],
-    ['\\restrict abc123\nSET x = 1;\n\\unrestrict abc123\n', '\\restrict abc123\nSET x = 1;\n\\unrestrict abc123\n'],
+    [
+      'ALTER DEFAULT PRIVILEGES FOR ROLE owner IN SCHEMA public GRANT SELECT ON TABLES TO app;\n',
+      'ALTER DEFAULT PRIVILEGES FOR ROLE owner IN SCHEMA public GRANT SELECT ON TABLES TO app;\n',
+    ],
+    [
+      'ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n',
+      'ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n',
+    ],
+    [
+      '\\restrict abc123\nSET x = 1;\n\\unrestrict abc123\n',
+      '\\restrict abc123\nSET x = 1;\n\\unrestrict abc123\n',
+    ],
   ])('%j -> %j', async (input, expected) => {
     for (const size of [1, 5, 4096]) expect((await filter(input, size)).out).toBe(expected);
   });
 
   it('passes COPY data and function bodies through untouched, at every chunk size', async () => {
-    const body = "CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $f$\nSELECT '\nALTER TABLE t OWNER TO x;\n'\n$f$;\n";
+    const body =
+      "CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $f$\nSELECT '\nALTER TABLE t OWNER TO x;\n'\n$f$;\n";
     const quoted = "SELECT E'it\\'s\nGRANT ALL ON t TO ghost;\n';\n";
     const sql = `${body}${quoted}${COPY}ALTER TABLE t OWNER TO x;\n-- PostgreSQL database dump complete\n`;
     const expected = `${body}${quoted}${COPY}-- PostgreSQL database dump complete\n`;
@@ -50,12 +64,17 @@ describe('DumpFilter', () => {
     expect((await filter(`SET x = 1;\n${COPY}`)).filter.stats.complete).toBe(false);
   });
 
-  it.each(['\\! rm -rf /\n', '\\connect other\n', "SELECT 1 \\g /tmp/x\n"])('refuses meta-command %j', async (sql) => {
-    await expect(filter(sql)).rejects.toBeInstanceOf(DumpFormatError);
-  });
+  it.each(['\\! rm -rf /\n', '\\connect other\n', 'SELECT 1 \\g /tmp/x\n'])(
+    'refuses meta-command %j',
+    async (sql) => {
+      await expect(filter(sql)).rejects.toBeInstanceOf(DumpFormatError);
+    },
+  );
 
   it('records roles whose grants were dropped', async () => {
-    const { filter: f } = await filter('GRANT SELECT ON TABLE t TO ghost;\nGRANT SELECT ON TABLE t TO app;\n');
+    const { filter: f } = await filter(
+      'GRANT SELECT ON TABLE t TO ghost;\nGRANT SELECT ON TABLE t TO app;\n',
+    );
     expect([...f.stats.unknownRoles]).toEqual(['ghost']);
   });
 });
