@@ -50,9 +50,11 @@ export async function checkSchemaDrift(
     };
   } finally {
     for (const name of [initDb, chainDb]) {
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`).catch((error: unknown) => {
-        deps.logger.warn({ database: name, err: error }, 'could not drop a schema-check database');
-      });
+      await admin
+        .query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)
+        .catch((error: unknown) => {
+          deps.logger.warn({ database: name, err: error }, 'could not drop a schema-check database');
+        });
     }
     await admin.end().catch(() => undefined);
   }
@@ -65,9 +67,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     logger = createLogger(config.log);
     const result = await checkSchemaDrift(config, { logger });
     if (result.drift === undefined) {
-      process.stdout.write(`schema check: init-complete.sql and ${result.migrations} migrations build the same schema\n`);
+      process.stdout.write(
+        `schema check: init-complete.sql and ${result.migrations} migrations build the same schema\n`,
+      );
     } else {
-      process.stdout.write(`schema check: DRIFT between init-complete.sql and migrations/\n${result.drift}\n`);
+      process.stdout.write(
+        `schema check: DRIFT between init-complete.sql and migrations/\n${result.drift}\n`,
+      );
       process.exitCode = ExitCode.failed;
     }
   } catch (error) {

@@ -37,7 +37,9 @@ export function currentStamp(initSql: string): string {
   const begin = initSql.indexOf(`${STAMP_BEGIN}\n`);
   const end = initSql.indexOf(STAMP_END);
   if (begin < 0 || end < begin) {
-    throw new JobError(`init-complete.sql must contain the lines "${STAMP_BEGIN}" and "${STAMP_END}", in that order`);
+    throw new JobError(
+      `init-complete.sql must contain the lines "${STAMP_BEGIN}" and "${STAMP_END}", in that order`,
+    );
   }
   return initSql.slice(begin + STAMP_BEGIN.length + 1, end);
 }
@@ -73,7 +75,11 @@ export function stampInitFile(initFile: string, migrationsDir: string, logger: L
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const logger = createLogger({ level: 'info', format: 'auto' });
   try {
-    stampInitFile(join(PACKAGE_ROOT, 'initdb', 'init-complete.sql'), join(PACKAGE_ROOT, 'migrations'), logger);
+    stampInitFile(
+      join(PACKAGE_ROOT, 'initdb', 'init-complete.sql'),
+      join(PACKAGE_ROOT, 'migrations'),
+      logger,
+    );
   } catch (error) {
     logger.error(describeError(error));
     process.exitCode = exitCodeOf(error);

@@ -35,10 +35,13 @@ export function psqlFile(file: string, env: NodeJS.ProcessEnv): Promise<string> 
       // Bounded: notices of a long file must not grow without limit.
       stderr = (stderr + chunk).slice(-64 * 1024);
     });
-    child.on('error', (error) => reject(new JobError(`Cannot run psql for ${file}: ${error.message}`, { cause: error })));
+    child.on('error', (error) =>
+      reject(new JobError(`Cannot run psql for ${file}: ${error.message}`, { cause: error })),
+    );
     child.on('close', (code, signal) => {
       if (code === 0) resolve(stderr);
-      else reject(new JobError(`psql -f ${file} failed (${signal ?? `exit code ${code}`}):\n${stderr.trim()}`));
+      else
+        reject(new JobError(`psql -f ${file} failed (${signal ?? `exit code ${code}`}):\n${stderr.trim()}`));
     });
   });
 }
@@ -149,7 +152,11 @@ export async function fingerprintSchema(client: pg.Client): Promise<string> {
 }
 
 /** The first line where two fingerprints differ, with its neighbours, or undefined when they are equal. */
-export function firstDifference(expected: string, actual: string, labels = ['expected', 'actual']): string | undefined {
+export function firstDifference(
+  expected: string,
+  actual: string,
+  labels = ['expected', 'actual'],
+): string | undefined {
   if (expected === actual) return undefined;
   const a = expected.split('\n');
   const b = actual.split('\n');

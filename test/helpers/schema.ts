@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { fingerprintSchema, migrationFiles, psqlFile } from '../../src/schema-fingerprint.js';
 import { dbEnv, withDb } from './database.js';
 
-export { fingerprintSchema, firstDifference, migrationFiles, psqlFile } from '../../src/schema-fingerprint.js';
+export {
+  fingerprintSchema,
+  firstDifference,
+  migrationFiles,
+  psqlFile,
+} from '../../src/schema-fingerprint.js';
 
 export const INIT_SQL = fileURLToPath(new URL('../../initdb/init-complete.sql', import.meta.url));
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -68,7 +73,9 @@ export async function tableChecksums(
     for (const c of cols) {
       if (columns && !(columns[c.table_name] ?? []).includes(c.column_name)) continue;
       const ident = `"${c.column_name}"`;
-      const expr = c.data_type.startsWith('timestamp') ? `extract(epoch from ${ident})::text` : `${ident}::text`;
+      const expr = c.data_type.startsWith('timestamp')
+        ? `extract(epoch from ${ident})::text`
+        : `${ident}::text`;
       byTable.set(c.table_name, [...(byTable.get(c.table_name) ?? []), `coalesce(${expr}, '<null>')`]);
     }
     const result: Record<string, { rows: number; md5: string }> = {};
