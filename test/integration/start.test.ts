@@ -12,7 +12,7 @@ import {
 } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, dbEnv, dropDatabase } from '../helpers/database.js';
+import { adminQuery, createDatabase, dbEnv, dropDatabase, uniqueName } from '../helpers/database.js';
 import { eventually, freePort, spawnCli, type LogLine, type RunningCli } from '../helpers/process.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 
@@ -96,6 +96,7 @@ describe('chatflow-db start (sidecar, end to end)', () => {
   let sidecar: RunningCli;
   let healthUrl: string;
   let s3Client: S3Client;
+  const role = uniqueName('cfdb_start_app');
 
   const get = async (path: string): Promise<{ status: number; text: string }> => {
     const response = await fetch(`${healthUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
@@ -145,6 +146,8 @@ describe('chatflow-db start (sidecar, end to end)', () => {
       NOTIFY_TIMEOUT: '2',
       NOTIFY_RETRIES: '1',
       TZ: 'UTC',
+      APP_DB_USER: role,
+      APP_DB_PASSWORD: 'app-password-for-the-test',
     });
     await sidecar.waitForLog(isMsg(/^health server listening/), 60_000);
   });
@@ -156,6 +159,16 @@ describe('chatflow-db start (sidecar, end to end)', () => {
     s3Client?.destroy();
     await s3?.close();
     if (database) await dropDatabase(database);
+    await adminQuery(`DROP ROLE IF EXISTS "${role}"`);
+  });
+
+  it('applied the application role and migrated before serving', async () => {
+    const { rows } = await adminQuery<{ rolcanlogin: boolean }>(
+      'SELECT rolcanlogin FROM pg_roles WHERE rolname = $1',
+      [role],
+    );
+    expect(rows).toEqual([{ rolcanlogin: true }]);
+    expect(sidecar.stderr()).not.toContain('app-password-for-the-test');
   });
 
   it('backs up every second into S3 and prunes to BACKUP_KEEP_LAST=1', async () => {
