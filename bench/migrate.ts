@@ -56,7 +56,12 @@ function env(database: string): NodeJS.ProcessEnv {
 }
 
 /** Wall time in seconds of one command; `okCodes` are the exit codes that count as success. */
-function timed(command: string, args: string[], environment: NodeJS.ProcessEnv, okCodes = [0]): Promise<number> {
+function timed(
+  command: string,
+  args: string[],
+  environment: NodeJS.ProcessEnv,
+  okCodes = [0],
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { env: environment, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -104,11 +109,17 @@ export async function run(args: string[]): Promise<void> {
         async () => ours.push(await timed(process.execPath, [CLI, 'migrate'], env(await fresh('cli')))),
         async () => {
           const database = await fresh('psql');
-          psqlPerFile.push(await sequence(files.map((file) => () => timed('psql', [...psqlArgs, '-f', file], env(database)))));
+          psqlPerFile.push(
+            await sequence(
+              files.map((file) => () => timed('psql', [...psqlArgs, '-f', file], env(database))),
+            ),
+          );
         },
         async () => {
           const database = await fresh('psql1');
-          psqlOnce.push(await timed('psql', [...psqlArgs, ...files.flatMap((file) => ['-f', file])], env(database)));
+          psqlOnce.push(
+            await timed('psql', [...psqlArgs, ...files.flatMap((file) => ['-f', file])], env(database)),
+          );
         },
       ];
       if (round % 2 === 1) contenders.reverse();
@@ -139,6 +150,7 @@ export async function run(args: string[]): Promise<void> {
     ];
     console.log(lines.join('\n'));
   } finally {
-    for (const name of databases) await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+    for (const name of databases)
+      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
   }
 }

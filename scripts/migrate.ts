@@ -13,7 +13,12 @@ import { connectWithWait, type Client } from '../src/db.js';
 import { ChatflowError, ExitCode, UsageError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { classifyDatabase, unknownDatabaseMessage, type DatabaseKind } from '../src/migrations/adoption.js';
-import { ensureTrackingTable, readAppliedRows, readInventory, trackingTableExists } from '../src/migrations/catalog.js';
+import {
+  ensureTrackingTable,
+  readAppliedRows,
+  readInventory,
+  trackingTableExists,
+} from '../src/migrations/catalog.js';
 import { applyMigration, recordBaseline, rerecordChecksums } from '../src/migrations/execute.js';
 import type { MigrationFile } from '../src/migrations/file.js';
 import { acquireMigrationLock, releaseMigrationLock } from '../src/migrations/lock.js';
@@ -99,19 +104,34 @@ export async function migrate(
     if (options.dryRun) return result;
 
     if (kind === 'legacy') {
-      logger.info({ database }, 'adopting a legacy ChatFlow database: every migration runs and converges what is there');
+      logger.info(
+        { database },
+        'adopting a legacy ChatFlow database: every migration runs and converges what is there',
+      );
     }
     if (kind !== 'tracked') await ensureTrackingTable(client);
     if (result.rerecorded.length > 0) {
-      await rerecordChecksums(client, plan.changed.map(({ file, row }) => ({ version: row.version, checksum: file.checksum })));
-      logger.warn({ files: result.rerecorded }, 'recorded the new checksums of edited migrations (--allow-changed)');
+      await rerecordChecksums(
+        client,
+        plan.changed.map(({ file, row }) => ({ version: row.version, checksum: file.checksum })),
+      );
+      logger.warn(
+        { files: result.rerecorded },
+        'recorded the new checksums of edited migrations (--allow-changed)',
+      );
     }
     if (plan.baseline.length > 0) {
       await recordBaseline(client, plan.baseline);
-      logger.info({ files: result.baselined }, `baseline: recorded ${plan.baseline.length} migrations as applied without running them`);
+      logger.info(
+        { files: result.baselined },
+        `baseline: recorded ${plan.baseline.length} migrations as applied without running them`,
+      );
     }
     if (rows.length > 0 && plan.missing.length > 0) {
-      logger.warn({ missing: plan.missing.map((r) => r.name) }, 'going on without the files of applied migrations (--allow-missing)');
+      logger.warn(
+        { missing: plan.missing.map((r) => r.name) },
+        'going on without the files of applied migrations (--allow-missing)',
+      );
     }
     const settings = {
       ...EXECUTION,
@@ -159,7 +179,12 @@ export async function migrationStatus(
         state: file.checksum === row.checksum ? 'applied' : 'changed',
         ...fromRow(row),
       })),
-      ...plan.missing.map((row): StatusEntry => ({ version: row.version, file: row.name, state: 'missing', ...fromRow(row) })),
+      ...plan.missing.map((row): StatusEntry => ({
+        version: row.version,
+        file: row.name,
+        state: 'missing',
+        ...fromRow(row),
+      })),
       ...plan.pending.map((file): StatusEntry => ({
         version: file.version,
         file: file.fileName,
@@ -200,7 +225,8 @@ async function readPlan(
     refusals.unshift(unknownDatabaseMessage(database, inventory));
   }
   if (refuse && refusals.length > 0) {
-    const header = refusals.length > 1 ? `Refusing to migrate "${database}" (${refusals.length} problems):\n  - ` : '';
+    const header =
+      refusals.length > 1 ? `Refusing to migrate "${database}" (${refusals.length} problems):\n  - ` : '';
     throw new ChatflowError(`${header}${refusals.join('\n  - ')}`, ExitCode.refused);
   }
   return { kind, rows, plan, refusals };
@@ -253,13 +279,15 @@ function renderMigrate(result: MigrateResult): string {
   const list = (title: string, files: string[]) => {
     if (files.length > 0) lines.push(title, ...files.map((f) => `  ${f}`));
   };
-  const adopt = result.kind === 'legacy' ? ' (legacy ChatFlow database: adopted, every file converges it)' : '';
+  const adopt =
+    result.kind === 'legacy' ? ' (legacy ChatFlow database: adopted, every file converges it)' : '';
   if (result.dryRun) {
     lines.push(`Plan for "${result.database}" (${result.kind})${adopt}; nothing was changed:`);
     list('would record the new checksum of (--allow-changed):', result.rerecorded);
     list('would record as applied without running (--baseline):', result.baselined);
     list('would apply:', result.pending);
-    if (result.pending.length + result.baselined.length + result.rerecorded.length === 0) lines.push('nothing to do');
+    if (result.pending.length + result.baselined.length + result.rerecorded.length === 0)
+      lines.push('nothing to do');
   } else {
     list('recorded new checksums (--allow-changed):', result.rerecorded);
     list('recorded as applied without running (--baseline):', result.baselined);
@@ -279,10 +307,15 @@ function renderStatus(status: StatusResult): string {
     e.durationMs === null ? '' : `${e.durationMs} ms`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const format = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   const summary = `${status.database} (${status.kind}): ${status.applied.length} applied, ${status.pending.length} pending`;
   const lines = [summary, '', format(header), ...rows.map(format)];
-  if (status.refusals.length > 0) lines.push('', 'migrate would refuse:', ...status.refusals.map((r) => `  - ${r}`));
+  if (status.refusals.length > 0)
+    lines.push('', 'migrate would refuse:', ...status.refusals.map((r) => `  - ${r}`));
   return lines.join('\n');
 }
 
@@ -297,10 +330,18 @@ interface MigrateFlags {
 export function registerMigrateCommands(program: Command, context: CommandContext): void {
   const migrateCommand = program
     .command('migrate')
-    .description('Apply pending migrations from MIGRATIONS_DIR, one transaction per file (safe with many replicas).')
+    .description(
+      'Apply pending migrations from MIGRATIONS_DIR, one transaction per file (safe with many replicas).',
+    )
     .option('--dry-run', 'print the plan and change nothing')
-    .option('--baseline <version>', 'record the files up to <version> as applied without running them (untracked databases only), then apply the rest')
-    .option('--allow-changed', 'record the new checksum of applied files that were edited (they do not run again)')
+    .option(
+      '--baseline <version>',
+      'record the files up to <version> as applied without running them (untracked databases only), then apply the rest',
+    )
+    .option(
+      '--allow-changed',
+      'record the new checksum of applied files that were edited (they do not run again)',
+    )
     .option('--allow-missing', 'go on although files of applied migrations are gone')
     .option('--allow-out-of-order', 'apply new files numbered below the highest applied one')
     .action(async (flags: MigrateFlags) => {
@@ -309,13 +350,17 @@ export function registerMigrateCommands(program: Command, context: CommandContex
     });
   migrateCommand
     .command('create <name>')
-    .description('Write the next-numbered migration file (NNN_<name>.sql) from the template into MIGRATIONS_DIR.')
+    .description(
+      'Write the next-numbered migration file (NNN_<name>.sql) from the template into MIGRATIONS_DIR.',
+    )
     .action(async (name: string) => {
       context.stdout(await createMigration(context.config(), name));
     });
   program
     .command('status')
-    .description(`List applied and pending migrations. Exit code ${ExitCode.pending} when some are pending, ${ExitCode.refused} when migrate would refuse.`)
+    .description(
+      `List applied and pending migrations. Exit code ${ExitCode.pending} when some are pending, ${ExitCode.refused} when migrate would refuse.`,
+    )
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const status = await migrationStatus(context.config(), { logger: context.logger() });

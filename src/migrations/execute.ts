@@ -62,7 +62,9 @@ async function applyInTransaction(
     try {
       await client.query(file.begin?.text ?? 'BEGIN');
       current = undefined;
-      await client.query(`SET LOCAL lock_timeout = ${timeouts.lock}; SET LOCAL statement_timeout = ${timeouts.statement}`);
+      await client.query(
+        `SET LOCAL lock_timeout = ${timeouts.lock}; SET LOCAL statement_timeout = ${timeouts.statement}`,
+      );
       for (const statement of file.body) {
         current = statement;
         await client.query(statement.text);
@@ -98,7 +100,8 @@ async function applyStatementByStatement(
       } catch (error) {
         const dropped = await dropNewInvalidIndexes(client, invalidBefore, logger);
         if (await retried(error, attempt, settings, logger, file, statement)) continue;
-        const cleanup = dropped.length > 0 ? ` The invalid index it left (${dropped.join(', ')}) was dropped.` : '';
+        const cleanup =
+          dropped.length > 0 ? ` The invalid index it left (${dropped.join(', ')}) was dropped.` : '';
         throw failure(
           file,
           statement,
@@ -139,7 +142,10 @@ export async function rerecordChecksums(
 ): Promise<void> {
   await inTransaction(client, async () => {
     for (const { version, checksum } of changes) {
-      await client.query(`UPDATE ${TRACKING_TABLE} SET checksum = $2 WHERE version = $1`, [version, checksum]);
+      await client.query(`UPDATE ${TRACKING_TABLE} SET checksum = $2 WHERE version = $1`, [
+        version,
+        checksum,
+      ]);
     }
   });
 }
@@ -182,7 +188,11 @@ interface PgErrorFields {
 }
 
 /** The file line an error points at: PostgreSQL's `position`, a DO block's own line, or the statement's start. */
-export function errorLine(file: Pick<MigrationFile, 'text'>, statement: Statement, error: PgErrorFields): number {
+export function errorLine(
+  file: Pick<MigrationFile, 'text'>,
+  statement: Statement,
+  error: PgErrorFields,
+): number {
   const position = Number(error.position);
   if (Number.isInteger(position) && position > 0) {
     return lineAt(file.text, statement.start + codeUnitOffset(statement.text, position - 1));
@@ -194,7 +204,12 @@ export function errorLine(file: Pick<MigrationFile, 'text'>, statement: Statemen
   return statement.line;
 }
 
-function failure(file: MigrationFile, statement: Statement | undefined, error: unknown, consequence: string): JobError {
+function failure(
+  file: MigrationFile,
+  statement: Statement | undefined,
+  error: unknown,
+  consequence: string,
+): JobError {
   const fields = error as PgErrorFields;
   const code = sqlState(error);
   const where = statement ? `line ${errorLine(file, statement, fields)}` : 'COMMIT';
@@ -204,7 +219,9 @@ function failure(file: MigrationFile, statement: Statement | undefined, error: u
   if (fields.detail) lines.push(`  detail: ${fields.detail}`);
   if (fields.hint) lines.push(`  hint: ${fields.hint}`);
   if (fields.where) lines.push(`  context: ${fields.where.split('\n')[0]}`);
-  lines.push(`${consequence} Earlier migrations stay applied; fix the cause and run migrate again to retry this file.`);
+  lines.push(
+    `${consequence} Earlier migrations stay applied; fix the cause and run migrate again to retry this file.`,
+  );
   return new JobError(lines.join('\n'), { cause: error });
 }
 
@@ -215,7 +232,11 @@ async function invalidIndexes(client: Client): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
-async function dropNewInvalidIndexes(client: Client, before: ReadonlySet<string>, logger: Logger): Promise<string[]> {
+async function dropNewInvalidIndexes(
+  client: Client,
+  before: ReadonlySet<string>,
+  logger: Logger,
+): Promise<string[]> {
   const dropped: string[] = [];
   try {
     for (const name of await invalidIndexes(client)) {

@@ -66,7 +66,11 @@ export function versionKey(version: string): string {
 export function parseMigration(fileName: string, raw: string): MigrationFile {
   const parsedName = parseFileName(fileName);
   if (!parsedName) {
-    throw new MigrationFileError(fileName, undefined, 'migration files are named NNN_name.sql (digits, underscore, letters/digits/_/-)');
+    throw new MigrationFileError(
+      fileName,
+      undefined,
+      'migration files are named NNN_name.sql (digits, underscore, letters/digits/_/-)',
+    );
   }
   const text = normaliseMigrationText(raw);
   const directives = parseDirectives(fileName, text);
@@ -88,7 +92,11 @@ interface Directives {
 }
 
 function parseDirectives(fileName: string, text: string): Directives {
-  const directives: Directives = { transaction: true, lockTimeoutMs: undefined, statementTimeoutMs: undefined };
+  const directives: Directives = {
+    transaction: true,
+    lockTimeoutMs: undefined,
+    statementTimeoutMs: undefined,
+  };
   const lines = text.split('\n');
   let inHeader = true;
   lines.forEach((rawLine, index) => {
@@ -104,18 +112,22 @@ function parseDirectives(fileName: string, text: string): Directives {
     for (const item of (match[1] as string).split(/[\s,]+/).filter(Boolean)) {
       const [key, value] = item.split('=', 2) as [string, string | undefined];
       if (key === 'no-transaction' && value === undefined) directives.transaction = false;
-      else if (key === 'lock-timeout' && value !== undefined) directives.lockTimeoutMs = parseDuration(value) ?? fail(badDuration(item));
+      else if (key === 'lock-timeout' && value !== undefined)
+        directives.lockTimeoutMs = parseDuration(value) ?? fail(badDuration(item));
       else if (key === 'statement-timeout' && value !== undefined) {
         directives.statementTimeoutMs = parseDuration(value) ?? fail(badDuration(item));
       } else {
-        fail(`unknown directive "${item}" (known: no-transaction, lock-timeout=<duration>, statement-timeout=<duration>)`);
+        fail(
+          `unknown directive "${item}" (known: no-transaction, lock-timeout=<duration>, statement-timeout=<duration>)`,
+        );
       }
     }
   });
   return directives;
 }
 
-const badDuration = (item: string) => `"${item}" needs a duration such as 500ms, 30s, 5min, 2h or 0 (no limit)`;
+const badDuration = (item: string) =>
+  `"${item}" needs a duration such as 500ms, 30s, 5min, 2h or 0 (no limit)`;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 };
 
@@ -135,7 +147,8 @@ export function transactionControl(words: readonly string[]): Control | undefine
   const [first, second] = words;
   if (first === 'BEGIN' || (first === 'START' && second === 'TRANSACTION')) return 'begin';
   if ((first === 'COMMIT' || first === 'END') && second !== 'PREPARED') return 'commit';
-  if ((first === 'ROLLBACK' || first === 'ABORT') && second !== 'TO' && second !== 'PREPARED') return 'rollback';
+  if ((first === 'ROLLBACK' || first === 'ABORT') && second !== 'TO' && second !== 'PREPARED')
+    return 'rollback';
   if (first === 'PREPARE' && second === 'TRANSACTION') return 'prepare';
   return undefined;
 }
@@ -156,7 +169,11 @@ function transactionFrame(
   let begin: Statement | undefined;
   if (transaction && first && transactionControl(first.words) === 'begin') {
     if (statements.length < 2 || !last || transactionControl(last.words) !== 'commit') {
-      throw new MigrationFileError(fileName, first.line, 'the file starts a transaction with BEGIN but does not end with COMMIT');
+      throw new MigrationFileError(
+        fileName,
+        first.line,
+        'the file starts a transaction with BEGIN but does not end with COMMIT',
+      );
     }
     begin = first;
     body = statements.slice(1, -1);

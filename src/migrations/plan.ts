@@ -69,8 +69,12 @@ export function planMigrations<F extends FileRef>(
   const missing = rows
     .filter((row) => !fileVersions.has(versionKey(row.version)))
     .sort((a, b) => compareVersions(a.version, b.version));
-  const highest = rows.map((row) => row.version).sort(compareVersions).at(-1);
-  const outOfOrder = highest === undefined ? [] : unapplied.filter((f) => compareVersions(f.version, highest) < 0);
+  const highest = rows
+    .map((row) => row.version)
+    .sort(compareVersions)
+    .at(-1);
+  const outOfOrder =
+    highest === undefined ? [] : unapplied.filter((f) => compareVersions(f.version, highest) < 0);
 
   const { baseline, pending } = splitBaseline(sorted, unapplied, rows, options.baseline);
 
@@ -111,7 +115,8 @@ function splitBaseline<F extends FileRef>(
   version: string | undefined,
 ): { baseline: F[]; pending: F[] } {
   if (version === undefined) return { baseline: [], pending: unapplied };
-  if (!/^\d+$/.test(version)) throw new UsageError(`--baseline needs a migration version such as 005 (got "${version}")`);
+  if (!/^\d+$/.test(version))
+    throw new UsageError(`--baseline needs a migration version such as 005 (got "${version}")`);
   if (rows.length > 0) {
     throw new UsageError(
       `--baseline is for databases without recorded migrations; this one has ${rows.length} already. ` +

@@ -10,12 +10,17 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    throw new UsageError(`Cannot read the migrations folder ${dir} (MIGRATIONS_DIR): ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new UsageError(
+      `Cannot read the migrations folder ${dir} (MIGRATIONS_DIR): ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   // Other files (README.md, .gitkeep) may live beside the migrations; every .sql file must be one.
-  const names = entries.filter((entry) => entry.isFile() && entry.name.endsWith('.sql')).map((entry) => entry.name);
+  const names = entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.sql'))
+    .map((entry) => entry.name);
   const problems: string[] = [];
   const files: MigrationFile[] = [];
   await Promise.all(
@@ -30,7 +35,9 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
   );
   problems.push(...duplicateVersions(files));
   if (problems.length > 0) {
-    throw new UsageError(`Invalid migration files in ${dir}; nothing ran:\n  - ${problems.sort().join('\n  - ')}`);
+    throw new UsageError(
+      `Invalid migration files in ${dir}; nothing ran:\n  - ${problems.sort().join('\n  - ')}`,
+    );
   }
   return files.sort((a, b) => compareVersions(a.version, b.version));
 }

@@ -27,8 +27,11 @@ export class SplitError extends Error {
   }
 }
 
-const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
-const IDENT_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
+// Character classes by code (the splitter looks at every character of every file on each run).
+const isSpace = (code: number) => code === 32 || (code >= 9 && code <= 13);
+const isIdentStart = (code: number) =>
+  (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code === 95 || code >= 0x80;
+const isIdentPart = (code: number) => isIdentStart(code) || (code >= 48 && code <= 57) || code === 36;
 const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 
 /** 1-based line number of `offset` in `text`. */
@@ -75,7 +78,8 @@ export function splitStatements(text: string): Statement[] {
   while (i < text.length) {
     const c = text[i] as string;
     const next = text[i + 1];
-    if (/\s/.test(c)) {
+    const code = text.charCodeAt(i);
+    if (isSpace(code)) {
       i++;
       continue;
     }
@@ -109,16 +113,16 @@ export function splitStatements(text: string): Statement[] {
       if (close === -1) fail(`unterminated dollar-quoted string (opened by ${tag})`, i);
       bodyOffset ??= i + tag.length - start;
       i = close + tag.length;
-    } else if (IDENT_START.test(c)) {
+    } else if (isIdentStart(code)) {
       let end = i + 1;
-      while (end < text.length && IDENT_PART.test(text[end] as string)) end++;
+      while (end < text.length && isIdentPart(text.charCodeAt(end))) end++;
       const word = text.slice(i, end).toUpperCase();
       if (words.length < 4) words.push(word);
       // psql's rule for SQL-standard bodies: inside CREATE [OR REPLACE] FUNCTION/PROCEDURE, BEGIN and CASE
       // open a block that END closes, and semicolons inside it do not end the statement.
       if ((word === 'BEGIN' || word === 'CASE') && parenDepth === 0 && createsRoutine(words)) beginDepth++;
       else if (word === 'END' && beginDepth > 0) beginDepth--;
-      escapeString = (word === 'E' && text[end] === "'");
+      escapeString = word === 'E' && text[end] === "'";
       i = end;
     } else {
       if (c === '(') parenDepth++;

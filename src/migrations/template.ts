@@ -7,7 +7,10 @@ const NAME = /^[a-z][a-z0-9_]{0,59}$/;
 /** The next free `NNN_name.sql` after `existing` (file names in MIGRATIONS_DIR); refuses bad and taken names. */
 export function nextMigrationFileName(existing: readonly string[], name: string): string {
   if (!NAME.test(name)) {
-    const suggestion = name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^[^a-z]+|_+$/g, '');
+    const suggestion = name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^[^a-z]+|_+$/g, '');
     throw new UsageError(
       `Migration names are lower-case letters, digits and underscores, starting with a letter, at most 60 characters ` +
         `(got "${name}"${suggestion && suggestion !== name ? `; try "${suggestion}"` : ''})`,
@@ -18,8 +21,12 @@ export function nextMigrationFileName(existing: readonly string[], name: string)
     return parsed ? [{ fileName, ...parsed }] : [];
   });
   const taken = migrations.find((m) => m.name === name);
-  if (taken) throw new UsageError(`A migration named "${name}" exists already: ${taken.fileName}. Pick another name.`);
-  const highest = migrations.map((m) => m.version).sort(compareVersions).at(-1);
+  if (taken)
+    throw new UsageError(`A migration named "${name}" exists already: ${taken.fileName}. Pick another name.`);
+  const highest = migrations
+    .map((m) => m.version)
+    .sort(compareVersions)
+    .at(-1);
   const next = highest === undefined ? 1n : BigInt(highest) + 1n;
   // Keep the folder's zero-padding so that file names sort in version order.
   const width = Math.max(3, highest?.length ?? 0);

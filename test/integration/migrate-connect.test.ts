@@ -10,7 +10,14 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, testServer } from '../helpers/database.js';
-import { cli, logs, migrationsDir, removeMigrationDirs, reportedError, trackedFiles } from './migrate-support.js';
+import {
+  cli,
+  logs,
+  migrationsDir,
+  removeMigrationDirs,
+  reportedError,
+  trackedFiles,
+} from './migrate-support.js';
 
 let database: string;
 let dir: string;
@@ -76,14 +83,20 @@ describe('connecting', () => {
       upstream.on('error', close);
     });
     const started = Date.now();
-    const run = cli(database, ['migrate'], { MIGRATIONS_DIR: dir, PGPORT: String(port), DB_WAIT_TIMEOUT: '30' });
+    const run = cli(database, ['migrate'], {
+      MIGRATIONS_DIR: dir,
+      PGPORT: String(port),
+      DB_WAIT_TIMEOUT: '30',
+    });
     await new Promise((resolve) => setTimeout(resolve, 5000));
     await listen(proxy, port);
     try {
       const result = await run;
       expect(result.code, result.stderr).toBe(0);
       expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
-      expect(logs(result).filter((line) => line.msg === 'waiting for the database').length).toBeGreaterThan(1);
+      expect(logs(result).filter((line) => line.msg === 'waiting for the database').length).toBeGreaterThan(
+        1,
+      );
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
     }
@@ -91,7 +104,11 @@ describe('connecting', () => {
   });
 
   it('gives up after DB_WAIT_TIMEOUT with exit 4', async () => {
-    const result = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir, PGPORT: String(await freePort()), DB_WAIT_TIMEOUT: '1' });
+    const result = await cli(database, ['migrate'], {
+      MIGRATIONS_DIR: dir,
+      PGPORT: String(await freePort()),
+      DB_WAIT_TIMEOUT: '1',
+    });
     expect(result.code).toBe(4);
     expect(reportedError(result)).toMatch(/Gave up waiting 1 s for .* raise DB_WAIT_TIMEOUT/);
   });
@@ -101,7 +118,11 @@ describe('connecting', () => {
     const port = await listen(server);
     try {
       const started = Date.now();
-      const result = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir, PGPORT: String(port), PGPASSWORD: 'wrong' });
+      const result = await cli(database, ['migrate'], {
+        MIGRATIONS_DIR: dir,
+        PGPORT: String(port),
+        PGPASSWORD: 'wrong',
+      });
       expect(result.code).toBe(4);
       expect(Date.now() - started).toBeLessThan(5000);
       expect(reportedError(result)).toMatch(/authentication failed: check PGUSER\/PGPASSWORD/);

@@ -8,13 +8,26 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, testServer, withDb } from '../helpers/database.js';
 import { migrationChecksum } from '../../src/migrations/checksum.js';
-import { cli, logs, migrationsDir, removeMigrationDirs, reportedError, trackedFiles } from './migrate-support.js';
+import {
+  cli,
+  logs,
+  migrationsDir,
+  removeMigrationDirs,
+  reportedError,
+  trackedFiles,
+} from './migrate-support.js';
 
 const ONE = 'BEGIN;\nCREATE TABLE IF NOT EXISTS one (id int PRIMARY KEY, label text);\nCOMMIT;\n';
-const TWO = "CREATE TABLE IF NOT EXISTS two (id int);\nINSERT INTO two VALUES (2);\n";
+const TWO = 'CREATE TABLE IF NOT EXISTS two (id int);\nINSERT INTO two VALUES (2);\n';
 const THREE = 'CREATE TABLE IF NOT EXISTS three (id int);\n';
 
 let database: string;
+
+async function migrateOk(dir: string): Promise<void> {
+  const result = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
+  expect(result.code, result.stderr).toBe(0);
+}
+
 beforeEach(async () => {
   database = await createDatabase('cfdb_migrate_files');
 });
@@ -43,7 +56,7 @@ describe('migrate on its own folders', () => {
 
   it('refuses an edited file naming both hashes, but not a CRLF-only edit; --allow-changed records the new checksum', async () => {
     const dir = migrationsDir({ '001_one.sql': ONE, '002_two.sql': TWO });
-    expect((await cli(database, ['migrate'], { MIGRATIONS_DIR: dir })).code).toBe(0);
+    await migrateOk(dir);
 
     writeFileSync(join(dir, '001_one.sql'), `\uFEFF${ONE.replace(/\n/g, '\r\n')}`);
     const crlf = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
@@ -66,17 +79,19 @@ describe('migrate on its own folders', () => {
     const allowed = await cli(database, ['migrate', '--allow-changed'], { MIGRATIONS_DIR: dir });
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.stdout).toMatch(/recorded new checksums/);
-    expect((await cli(database, ['migrate'], { MIGRATIONS_DIR: dir })).code).toBe(0);
+    await migrateOk(dir);
   });
 
   it('refuses a removed file unless --allow-missing', async () => {
     const dir = migrationsDir({ '001_one.sql': ONE, '002_two.sql': TWO });
-    expect((await cli(database, ['migrate'], { MIGRATIONS_DIR: dir })).code).toBe(0);
+    await migrateOk(dir);
     rmSync(join(dir, '001_one.sql'));
     writeFileSync(join(dir, '003_three.sql'), THREE);
     const refused = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
     expect(refused.code).toBe(5);
-    expect(reportedError(refused)).toMatch(/001_one\.sql \(version 001\) was applied at .* its file is gone.*--allow-missing/);
+    expect(reportedError(refused)).toMatch(
+      /001_one\.sql \(version 001\) was applied at .* its file is gone.*--allow-missing/,
+    );
     const allowed = await cli(database, ['migrate', '--allow-missing'], { MIGRATIONS_DIR: dir });
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(await trackedFiles(database)).toEqual(['001_one.sql', '002_two.sql', '003_three.sql']);
@@ -84,12 +99,16 @@ describe('migrate on its own folders', () => {
 
   it('refuses a new file numbered below the highest applied unless --allow-out-of-order', async () => {
     const dir = migrationsDir({ '001_one.sql': ONE, '003_three.sql': THREE });
-    expect((await cli(database, ['migrate'], { MIGRATIONS_DIR: dir })).code).toBe(0);
+    await migrateOk(dir);
     writeFileSync(join(dir, '002_two.sql'), TWO);
     const refused = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
     expect(refused.code).toBe(5);
-    expect(reportedError(refused)).toMatch(/002_two\.sql is new but numbered below 003_three\.sql.*--allow-out-of-order/);
-    const dry = await cli(database, ['migrate', '--dry-run', '--allow-out-of-order'], { MIGRATIONS_DIR: dir });
+    expect(reportedError(refused)).toMatch(
+      /002_two\.sql is new but numbered below 003_three\.sql.*--allow-out-of-order/,
+    );
+    const dry = await cli(database, ['migrate', '--dry-run', '--allow-out-of-order'], {
+      MIGRATIONS_DIR: dir,
+    });
     expect(dry.stdout).toMatch(/would apply:\n\s+002_two\.sql/);
     const allowed = await cli(database, ['migrate', '--allow-out-of-order'], { MIGRATIONS_DIR: dir });
     expect(allowed.code, allowed.stderr).toBe(0);
@@ -97,15 +116,20 @@ describe('migrate on its own folders', () => {
   });
 
   it('rolls back a failing file, keeps the earlier ones, names file and line, and retries it on the next run', async () => {
-    const failing = 'BEGIN;\nCREATE TABLE two (id int);\n\nINSERT INTO two\n  VALUES (1);\nSELECT *\n  FROM no_such_table;\nCOMMIT;\n';
+    const failing =
+      'BEGIN;\nCREATE TABLE two (id int);\n\nINSERT INTO two\n  VALUES (1);\nSELECT *\n  FROM no_such_table;\nCOMMIT;\n';
     const dir = migrationsDir({ '001_one.sql': ONE, '002_two.sql': failing, '003_three.sql': THREE });
     const failed = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
     expect(failed.code).toBe(1);
     const message = reportedError(failed);
-    expect(message).toContain('Migration 002_two.sql failed at line 7: relation "no_such_table" does not exist (SQLSTATE 42P01)');
+    expect(message).toContain(
+      'Migration 002_two.sql failed at line 7: relation "no_such_table" does not exist (SQLSTATE 42P01)',
+    );
     expect(message).toContain('rolled back');
     expect(await trackedFiles(database)).toEqual(['001_one.sql']);
-    const tables = await withDb(database, (c) => c.query("SELECT to_regclass('public.two') AS two, to_regclass('public.three') AS three"));
+    const tables = await withDb(database, (c) =>
+      c.query("SELECT to_regclass('public.two') AS two, to_regclass('public.three') AS three"),
+    );
     expect(tables.rows[0]).toEqual({ two: null, three: null });
 
     const again = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
@@ -120,11 +144,14 @@ describe('migrate on its own folders', () => {
 
   it('names the line of a failure inside a DO block and of a runtime error', async () => {
     const dir = migrationsDir({
-      '001_block.sql': "CREATE TABLE t (id int);\nDO $$\nBEGIN\n  IF true THEN\n    RAISE EXCEPTION 'blocked: % rows', 3;\n  END IF;\nEND $$;\n",
+      '001_block.sql':
+        "CREATE TABLE t (id int);\nDO $$\nBEGIN\n  IF true THEN\n    RAISE EXCEPTION 'blocked: % rows', 3;\n  END IF;\nEND $$;\n",
     });
     const failed = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
     expect(failed.code).toBe(1);
-    expect(reportedError(failed)).toContain('Migration 001_block.sql failed at line 5: blocked: 3 rows (SQLSTATE P0001)');
+    expect(reportedError(failed)).toContain(
+      'Migration 001_block.sql failed at line 5: blocked: 3 rows (SQLSTATE P0001)',
+    );
   });
 
   it('runs a no-transaction file statement by statement (CREATE INDEX CONCURRENTLY) and drops an index a failure left invalid', async () => {
@@ -151,14 +178,19 @@ describe('migrate on its own folders', () => {
     const fixed = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(await trackedFiles(database)).toEqual(['001_table.sql', '002_index.sql']);
-    const valid = await withDb(database, (c) => c.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_email'::regclass"));
+    const valid = await withDb(database, (c) =>
+      c.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_email'::regclass"),
+    );
     expect(valid.rows[0]).toEqual({ indisvalid: true });
   });
 
   it('retries a file whose lock wait timed out, with backoff', async () => {
     const dir = migrationsDir({ '001_table.sql': 'CREATE TABLE busy (id int);\n' });
-    expect((await cli(database, ['migrate'], { MIGRATIONS_DIR: dir })).code).toBe(0);
-    writeFileSync(join(dir, '002_alter.sql'), '-- chatflow-db: lock-timeout=500ms\nALTER TABLE busy ADD COLUMN note text;\n');
+    await migrateOk(dir);
+    writeFileSync(
+      join(dir, '002_alter.sql'),
+      '-- chatflow-db: lock-timeout=500ms\nALTER TABLE busy ADD COLUMN note text;\n',
+    );
     const holder = new pg.Client({ ...testServer, database });
     await holder.connect();
     try {
@@ -171,7 +203,9 @@ describe('migrate on its own folders', () => {
       expect(result.code, result.stderr).toBe(0);
       const retries = logs(result).filter((line) => line.sqlState === '55P03');
       expect(retries.length).toBeGreaterThanOrEqual(1);
-      expect(retries[0]?.msg).toMatch(/002_alter\.sql: canceling statement due to lock timeout; retrying the file/);
+      expect(retries[0]?.msg).toMatch(
+        /002_alter\.sql: canceling statement due to lock timeout; retrying the file/,
+      );
     } finally {
       await holder.end();
     }
@@ -188,28 +222,39 @@ describe('migrate on its own folders', () => {
       const result = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir, MIGRATE_LOCK_TIMEOUT: '2' });
       expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
       expect(result.code).toBe(1);
-      expect(logs(result).some((line) => /waiting for the migration lock, held by pid \d+ "someone-else"/.test(line.msg))).toBe(true);
-      expect(reportedError(result)).toMatch(/Gave up after 2 s waiting for the migration lock .* held by pid \d+ "someone-else" from 127\.0\.0\.1.*MIGRATE_LOCK_TIMEOUT/);
+      expect(
+        logs(result).some((line) =>
+          /waiting for the migration lock, held by pid \d+ "someone-else"/.test(line.msg),
+        ),
+      ).toBe(true);
+      expect(reportedError(result)).toMatch(
+        /Gave up after 2 s waiting for the migration lock .* held by pid \d+ "someone-else" from 127\.0\.0\.1.*MIGRATE_LOCK_TIMEOUT/,
+      );
     } finally {
       await holder.end();
     }
-    expect((await cli(database, ['migrate'], { MIGRATIONS_DIR: dir })).code).toBe(0);
+    await migrateOk(dir);
   });
 
-  it('does not let a file\'s session settings leak into the next file', async () => {
+  it("does not let a file's session settings leak into the next file", async () => {
     const dir = migrationsDir({
       '001_schema.sql': 'CREATE SCHEMA other;\nSET search_path = other;\nCREATE TABLE in_other (id int);\n',
       '002_public.sql': 'CREATE TABLE in_public (id int);\n',
     });
     const result = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
     expect(result.code, result.stderr).toBe(0);
-    const where = await withDb(database, (c) => c.query("SELECT to_regclass('public.in_public') IS NOT NULL AS ok"));
+    const where = await withDb(database, (c) =>
+      c.query("SELECT to_regclass('public.in_public') IS NOT NULL AS ok"),
+    );
     expect(where.rows[0]).toEqual({ ok: true });
   });
 
   it('refuses a database holding objects that are neither ChatFlow nor tracked; --baseline is the way forward', async () => {
     await withDb(database, (c) => c.query('CREATE TABLE orders (id int); CREATE SCHEMA billing'));
-    const dir = migrationsDir({ '001_orders.sql': 'CREATE TABLE IF NOT EXISTS orders (id int);\n', '002_two.sql': TWO });
+    const dir = migrationsDir({
+      '001_orders.sql': 'CREATE TABLE IF NOT EXISTS orders (id int);\n',
+      '002_two.sql': TWO,
+    });
     for (const args of [['migrate'], ['migrate', '--dry-run']]) {
       const refused = await cli(database, args, { MIGRATIONS_DIR: dir });
       expect(refused.code).toBe(5);
@@ -224,10 +269,14 @@ describe('migrate on its own folders', () => {
 
     const baselined = await cli(database, ['migrate', '--baseline', '001'], { MIGRATIONS_DIR: dir });
     expect(baselined.code, baselined.stderr).toBe(0);
-    expect(baselined.stdout).toMatch(/recorded as applied without running \(--baseline\):\n\s+001_orders\.sql/);
+    expect(baselined.stdout).toMatch(
+      /recorded as applied without running \(--baseline\):\n\s+001_orders\.sql/,
+    );
     expect(baselined.stdout).toMatch(/applied to .*:\n\s+002_two\.sql/);
     const rows = await withDb(database, (c) =>
-      c.query<{ name: string; applied_by: string }>('SELECT name, applied_by FROM chatflow_db.schema_migrations ORDER BY version'),
+      c.query<{ name: string; applied_by: string }>(
+        'SELECT name, applied_by FROM chatflow_db.schema_migrations ORDER BY version',
+      ),
     );
     expect(rows.rows).toEqual([
       { name: '001_orders.sql', applied_by: `${testServer.user} (baseline)` },
@@ -241,7 +290,7 @@ describe('migrate on its own folders', () => {
   it('refuses invalid migration files before running anything (exit 2)', async () => {
     const dir = migrationsDir({
       '001_one.sql': ONE,
-      '002_bad.sql': "-- chatflow-db: no-transactoin\nSELECT 1;\n",
+      '002_bad.sql': '-- chatflow-db: no-transactoin\nSELECT 1;\n',
       '003_open.sql': "SELECT 'open;\n",
       'notes.sql': 'SELECT 1;',
     });
@@ -251,7 +300,9 @@ describe('migrate on its own folders', () => {
     expect(message).toContain('002_bad.sql line 1: unknown directive "no-transactoin"');
     expect(message).toContain('003_open.sql line 1: unterminated quoted string');
     expect(message).toContain('notes.sql: migration files are named NNN_name.sql');
-    const tracked = await withDb(database, (c) => c.query("SELECT to_regclass('chatflow_db.schema_migrations') AS t"));
+    const tracked = await withDb(database, (c) =>
+      c.query("SELECT to_regclass('chatflow_db.schema_migrations') AS t"),
+    );
     expect(tracked.rows[0]).toEqual({ t: null });
   });
 });
@@ -261,15 +312,20 @@ describe('status and migrate create', () => {
     const dir = migrationsDir({ '001_one.sql': ONE, '002_two.sql': TWO });
     const before = await cli(database, ['status', '--json'], { MIGRATIONS_DIR: dir });
     expect(before.code).toBe(3);
-    expect(JSON.parse(before.stdout)).toMatchObject({ database, kind: 'empty', applied: [], pending: ['001_one.sql', '002_two.sql'] });
-    expect((await cli(database, ['migrate'], { MIGRATIONS_DIR: dir })).code).toBe(0);
+    expect(JSON.parse(before.stdout)).toMatchObject({
+      database,
+      kind: 'empty',
+      applied: [],
+      pending: ['001_one.sql', '002_two.sql'],
+    });
+    await migrateOk(dir);
     writeFileSync(join(dir, '003_three.sql'), THREE);
     const table = await cli(database, ['status'], { MIGRATIONS_DIR: dir });
     expect(table.code).toBe(3);
     expect(table.stdout).toMatch(/2 applied, 1 pending/);
     expect(table.stdout).toMatch(/001\s+001_one\.sql\s+applied\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+\d+ ms/);
     expect(table.stdout).toMatch(/003\s+003_three\.sql\s+pending/);
-    expect((await cli(database, ['migrate'], { MIGRATIONS_DIR: dir })).code).toBe(0);
+    await migrateOk(dir);
     const after = await cli(database, ['status', '--json'], { MIGRATIONS_DIR: dir });
     expect(after.code).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject({ kind: 'tracked', pending: [], refusals: [] });
@@ -283,7 +339,7 @@ describe('status and migrate create', () => {
     expect(readdirSync(dir).sort()).toEqual(['001_one.sql', '002_two.sql', '003_add_notes.sql']);
     expect(readFileSync(join(dir, '003_add_notes.sql'), 'utf8')).toMatch(/^-- 003_add_notes\.sql: /);
     // The template itself is a valid, empty migration.
-    expect((await cli(database, ['migrate'], { MIGRATIONS_DIR: dir })).code).toBe(0);
+    await migrateOk(dir);
 
     const taken = await cli(database, ['migrate', 'create', 'add_notes'], { MIGRATIONS_DIR: dir });
     expect(taken.code).toBe(2);

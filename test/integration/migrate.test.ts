@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { createDatabase, dbEnv, dropDatabase, withDb } from '../helpers/database.js';
-import { fingerprintSchema, firstDifference, migrationFiles, psqlFile } from '../../src/schema-fingerprint.js';
+import {
+  fingerprintSchema,
+  firstDifference,
+  migrationFiles,
+  psqlFile,
+} from '../../src/schema-fingerprint.js';
 import { cli, logs, REAL_MIGRATIONS, reportedError, trackedFiles } from './migrate-support.js';
 
 const INIT = join(REPO_ROOT, 'initdb', 'init-complete.sql');
@@ -37,7 +42,9 @@ async function expectedSchema(): Promise<string> {
 }
 
 async function expectSameSchema(name: string): Promise<void> {
-  expect(firstDifference(await expectedSchema(), await fingerprint(name), ['init-complete.sql', name])).toBeUndefined();
+  expect(
+    firstDifference(await expectedSchema(), await fingerprint(name), ['init-complete.sql', name]),
+  ).toBeUndefined();
 }
 
 afterAll(async () => {
@@ -70,23 +77,26 @@ describe('migrate on the real chain', () => {
     expect(again.code).toBe(0);
   });
 
-  it.each(['legacy.sql', 'legacy-evolution.sql'])('adopts the legacy database of %s: the chain converges it, each file recorded', async (fixture) => {
-    const name = await database();
-    await psql(name, join(REPO_ROOT, 'test', 'fixtures', fixture));
-    const status = await cli(name, ['status', '--json']);
-    expect(status.code).toBe(3);
-    expect(JSON.parse(status.stdout)).toMatchObject({ kind: 'legacy', applied: [], pending: CHAIN });
-    const result = await cli(name, ['migrate']);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/legacy ChatFlow database: adopted/);
-    expect(await trackedFiles(name)).toEqual(CHAIN);
-    // SCHEMA.md: an index an operator added is left in place (and named in a notice); the rest is identical.
-    expect(logs(result).some((line) => /idx_messages_to_number_report/.test(line.msg))).toBe(true);
-    await withDb(name, (client) => client.query('DROP INDEX public.idx_messages_to_number_report'));
-    await expectSameSchema(name);
-  });
+  it.each(['legacy.sql', 'legacy-evolution.sql'])(
+    'adopts the legacy database of %s: the chain converges it, each file recorded',
+    async (fixture) => {
+      const name = await database();
+      await psql(name, join(REPO_ROOT, 'test', 'fixtures', fixture));
+      const status = await cli(name, ['status', '--json']);
+      expect(status.code).toBe(3);
+      expect(JSON.parse(status.stdout)).toMatchObject({ kind: 'legacy', applied: [], pending: CHAIN });
+      const result = await cli(name, ['migrate']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/legacy ChatFlow database: adopted/);
+      expect(await trackedFiles(name)).toEqual(CHAIN);
+      // SCHEMA.md: an index an operator added is left in place (and named in a notice); the rest is identical.
+      expect(logs(result).some((line) => /idx_messages_to_number_report/.test(line.msg))).toBe(true);
+      await withDb(name, (client) => client.query('DROP INDEX public.idx_messages_to_number_report'));
+      await expectSameSchema(name);
+    },
+  );
 
-  it('stops on a legacy row that blocks a new constraint, naming file, line and PostgreSQL\'s message; earlier files stay applied', async () => {
+  it("stops on a legacy row that blocks a new constraint, naming file, line and PostgreSQL's message; earlier files stay applied", async () => {
     const name = await database();
     await psql(name, join(REPO_ROOT, 'test', 'fixtures', 'legacy-orphans.sql'));
     const result = await cli(name, ['migrate']);

@@ -20,16 +20,32 @@ describe('splitStatements', () => {
     ['E strings with backslash escapes', "SELECT E'\\';x'; SELECT 2;", ["SELECT E'\\';x';", 'SELECT 2;']],
     ['a backslash in a standard string', "SELECT 'C:\\'; SELECT 2;", ["SELECT 'C:\\';", 'SELECT 2;']],
     ['quoted identifiers', 'SELECT 1 AS "a;""b"; SELECT 2;', ['SELECT 1 AS "a;""b";', 'SELECT 2;']],
-    ['dollar quotes', 'DO $$ BEGIN PERFORM 1; END $$; SELECT 2;', ['DO $$ BEGIN PERFORM 1; END $$;', 'SELECT 2;']],
+    [
+      'dollar quotes',
+      'DO $$ BEGIN PERFORM 1; END $$; SELECT 2;',
+      ['DO $$ BEGIN PERFORM 1; END $$;', 'SELECT 2;'],
+    ],
     [
       'tagged dollar quotes containing $$',
       'CREATE FUNCTION f() RETURNS text AS $fn$ SELECT $$;$$ $fn$ LANGUAGE sql; SELECT 2;',
       ['CREATE FUNCTION f() RETURNS text AS $fn$ SELECT $$;$$ $fn$ LANGUAGE sql;', 'SELECT 2;'],
     ],
-    ['positional parameters are not dollar quotes', 'PREPARE p AS SELECT $1; SELECT 2;', ['PREPARE p AS SELECT $1;', 'SELECT 2;']],
-    ['dollar signs inside identifiers', 'SELECT a$b$ FROM t; SELECT 2;', ['SELECT a$b$ FROM t;', 'SELECT 2;']],
+    [
+      'positional parameters are not dollar quotes',
+      'PREPARE p AS SELECT $1; SELECT 2;',
+      ['PREPARE p AS SELECT $1;', 'SELECT 2;'],
+    ],
+    [
+      'dollar signs inside identifiers',
+      'SELECT a$b$ FROM t; SELECT 2;',
+      ['SELECT a$b$ FROM t;', 'SELECT 2;'],
+    ],
     ['line comments', '-- a; b\nSELECT 1; -- c; d\nSELECT 2;', ['SELECT 1;', 'SELECT 2;']],
-    ['nested block comments', '/* a /* b; */ c; */ SELECT 1; SELECT /* ; */ 2;', ['SELECT 1;', 'SELECT /* ; */ 2;']],
+    [
+      'nested block comments',
+      '/* a /* b; */ c; */ SELECT 1; SELECT /* ; */ 2;',
+      ['SELECT 1;', 'SELECT /* ; */ 2;'],
+    ],
     ['comments only', '-- nothing\n/* here */\n', []],
     [
       'SQL-standard function bodies',
@@ -39,7 +55,11 @@ describe('splitStatements', () => {
         'SELECT 3;',
       ],
     ],
-    ['CASE outside a routine', 'SELECT CASE WHEN true THEN 1 END; SELECT 2;', ['SELECT CASE WHEN true THEN 1 END;', 'SELECT 2;']],
+    [
+      'CASE outside a routine',
+      'SELECT CASE WHEN true THEN 1 END; SELECT 2;',
+      ['SELECT CASE WHEN true THEN 1 END;', 'SELECT 2;'],
+    ],
   ])('%s', (_name, sql, expected) => {
     expect(texts(sql)).toEqual(expected);
   });
@@ -90,7 +110,12 @@ describe('positions', () => {
   const [, select, block] = file.body;
   it.each([
     ['PostgreSQL position inside the statement', select!, { position: String("SELECT 'é',\n  n".length) }, 5],
-    ['a DO block line from the context', block!, { where: 'PL/pgSQL function inline_code_block line 3 at RAISE' }, 8],
+    [
+      'a DO block line from the context',
+      block!,
+      { where: 'PL/pgSQL function inline_code_block line 3 at RAISE' },
+      8,
+    ],
     ['the statement line when there is neither', select!, {}, 4],
   ])('%s', (_name, statement, error, line) => {
     expect(errorLine(file, statement, error)).toBe(line);
@@ -114,7 +139,10 @@ describe('parseMigration', () => {
 
   it.each([
     ['-- chatflow-db: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);', { transaction: false }],
-    ['-- header\n--chatflow-db: lock-timeout=30s, statement-timeout=2h\n\nSELECT 1;', { lockTimeoutMs: 30_000, statementTimeoutMs: 7_200_000 }],
+    [
+      '-- header\n--chatflow-db: lock-timeout=30s, statement-timeout=2h\n\nSELECT 1;',
+      { lockTimeoutMs: 30_000, statementTimeoutMs: 7_200_000 },
+    ],
     ['-- chatflow-db: no-transaction lock-timeout=0\nSELECT 1;', { transaction: false, lockTimeoutMs: 0 }],
     ['SELECT 1;', { transaction: true, lockTimeoutMs: undefined, statementTimeoutMs: undefined }],
   ])('reads header directives: %j', (sql, expected) => {
@@ -123,13 +151,37 @@ describe('parseMigration', () => {
 
   it.each([
     ['bad name', 'x.sql', 'SELECT 1;', undefined, /named NNN_name.sql/],
-    ['unknown directive', '005_a.sql', '-- chatflow-db: no-transactoin\nSELECT 1;', 1, /unknown directive "no-transactoin"/],
+    [
+      'unknown directive',
+      '005_a.sql',
+      '-- chatflow-db: no-transactoin\nSELECT 1;',
+      1,
+      /unknown directive "no-transactoin"/,
+    ],
     ['bad duration', '005_a.sql', '-- chatflow-db: lock-timeout=soon\nSELECT 1;', 1, /needs a duration/],
-    ['directive below SQL', '005_a.sql', 'SELECT 1;\n-- chatflow-db: no-transaction\n', 2, /belong in the comment header/],
+    [
+      'directive below SQL',
+      '005_a.sql',
+      'SELECT 1;\n-- chatflow-db: no-transaction\n',
+      2,
+      /belong in the comment header/,
+    ],
     ['BEGIN without COMMIT', '005_a.sql', 'BEGIN;\nSELECT 1;\n', 1, /does not end with COMMIT/],
-    ['COMMIT in the middle', '005_a.sql', 'BEGIN;\nSELECT 1;\nCOMMIT;\nSELECT 2;\nCOMMIT;', 3, /COMMIT inside the file/],
+    [
+      'COMMIT in the middle',
+      '005_a.sql',
+      'BEGIN;\nSELECT 1;\nCOMMIT;\nSELECT 2;\nCOMMIT;',
+      3,
+      /COMMIT inside the file/,
+    ],
     ['ROLLBACK', '005_a.sql', 'SELECT 1;\nROLLBACK;', 2, /ROLLBACK inside the file/],
-    ['BEGIN in a no-transaction file', '005_a.sql', '-- chatflow-db: no-transaction\nBEGIN;\nSELECT 1;\nCOMMIT;', 2, /no-transaction file/],
+    [
+      'BEGIN in a no-transaction file',
+      '005_a.sql',
+      '-- chatflow-db: no-transaction\nBEGIN;\nSELECT 1;\nCOMMIT;',
+      2,
+      /no-transaction file/,
+    ],
     ['a split error', '005_a.sql', "SELECT 1;\nSELECT 'x", 2, /unterminated/],
   ])('refuses %s', (_name, fileName, sql, line, message) => {
     try {

@@ -1,10 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { classifyDatabase, describeObjects, unknownDatabaseMessage, type Inventory } from '../../src/migrations/adoption.js';
-import { duplicateVersions, planMigrations, type AppliedRow, type PlanOptions } from '../../src/migrations/plan.js';
+import {
+  classifyDatabase,
+  describeObjects,
+  unknownDatabaseMessage,
+  type Inventory,
+} from '../../src/migrations/adoption.js';
+import {
+  duplicateVersions,
+  planMigrations,
+  type AppliedRow,
+  type PlanOptions,
+} from '../../src/migrations/plan.js';
 import { nextMigrationFileName } from '../../src/migrations/template.js';
 
-const file = (version: string, checksum = `sum${version}`) => ({ version, fileName: `${version}_m${version}.sql`, checksum });
+const file = (version: string, checksum = `sum${version}`) => ({
+  version,
+  fileName: `${version}_m${version}.sql`,
+  checksum,
+});
 const row = (version: string, checksum = `sum${version}`): AppliedRow => ({
   version,
   name: `${version}_m${version}.sql`,
@@ -17,18 +31,88 @@ const names = (files: { fileName: string }[]) => files.map((f) => f.fileName);
 
 describe('planMigrations', () => {
   it.each<[string, ReturnType<typeof file>[], AppliedRow[], PlanOptions, string[], number]>([
-    ['fresh database: everything pending', [file('001'), file('002')], [], {}, ['001_m001.sql', '002_m002.sql'], 0],
+    [
+      'fresh database: everything pending',
+      [file('001'), file('002')],
+      [],
+      {},
+      ['001_m001.sql', '002_m002.sql'],
+      0,
+    ],
     ['fully applied', [file('001'), file('002')], [row('001'), row('002')], {}, [], 0],
-    ['one new file on top', [file('001'), file('002'), file('003')], [row('001'), row('002')], {}, ['003_m003.sql'], 0],
-    ['files sorted numerically', [file('10'), file('9'), file('011')], [], {}, ['9_m9.sql', '10_m10.sql', '011_m011.sql'], 0],
-    ['stamped versions without zero-padding match', [file('001'), file('002')], [row('1', 'sum001'), row('2', 'sum002')], {}, [], 0],
-    ['changed checksum refused', [file('001', 'new'), file('002')], [row('001', 'old')], {}, ['002_m002.sql'], 1],
-    ['changed checksum allowed', [file('001', 'new'), file('002')], [row('001', 'old')], { allowChanged: true }, ['002_m002.sql'], 0],
+    [
+      'one new file on top',
+      [file('001'), file('002'), file('003')],
+      [row('001'), row('002')],
+      {},
+      ['003_m003.sql'],
+      0,
+    ],
+    [
+      'files sorted numerically',
+      [file('10'), file('9'), file('011')],
+      [],
+      {},
+      ['9_m9.sql', '10_m10.sql', '011_m011.sql'],
+      0,
+    ],
+    [
+      'stamped versions without zero-padding match',
+      [file('001'), file('002')],
+      [row('1', 'sum001'), row('2', 'sum002')],
+      {},
+      [],
+      0,
+    ],
+    [
+      'changed checksum refused',
+      [file('001', 'new'), file('002')],
+      [row('001', 'old')],
+      {},
+      ['002_m002.sql'],
+      1,
+    ],
+    [
+      'changed checksum allowed',
+      [file('001', 'new'), file('002')],
+      [row('001', 'old')],
+      { allowChanged: true },
+      ['002_m002.sql'],
+      0,
+    ],
     ['missing file refused', [file('002')], [row('001'), row('002')], {}, [], 1],
-    ['missing file allowed', [file('002'), file('003')], [row('001'), row('002')], { allowMissing: true }, ['003_m003.sql'], 0],
-    ['out of order refused', [file('001'), file('002'), file('003')], [row('001'), row('003')], {}, ['002_m002.sql'], 1],
-    ['out of order allowed', [file('001'), file('002'), file('003'), file('004')], [row('001'), row('003')], { allowOutOfOrder: true }, ['002_m002.sql', '004_m004.sql'], 0],
-    ['every problem at once', [file('001', 'x'), file('002'), file('004')], [row('001'), row('003')], {}, ['002_m002.sql', '004_m004.sql'], 3],
+    [
+      'missing file allowed',
+      [file('002'), file('003')],
+      [row('001'), row('002')],
+      { allowMissing: true },
+      ['003_m003.sql'],
+      0,
+    ],
+    [
+      'out of order refused',
+      [file('001'), file('002'), file('003')],
+      [row('001'), row('003')],
+      {},
+      ['002_m002.sql'],
+      1,
+    ],
+    [
+      'out of order allowed',
+      [file('001'), file('002'), file('003'), file('004')],
+      [row('001'), row('003')],
+      { allowOutOfOrder: true },
+      ['002_m002.sql', '004_m004.sql'],
+      0,
+    ],
+    [
+      'every problem at once',
+      [file('001', 'x'), file('002'), file('004')],
+      [row('001'), row('003')],
+      {},
+      ['002_m002.sql', '004_m004.sql'],
+      3,
+    ],
   ])('%s', (_name, files, rows, options, pending, refusals) => {
     const plan = planMigrations(files, rows, options);
     expect(names(plan.pending)).toEqual(pending);
@@ -45,8 +129,12 @@ describe('planMigrations', () => {
 
   it('names the missing and the out-of-order files with their overrides', () => {
     const { refusals } = planMigrations([file('002'), file('004')], [row('001'), row('003')]);
-    expect(refusals.join('\n')).toMatch(/001_m001\.sql \(version 001\) was applied at 2024-01-02T03:04:05.000Z.*--allow-missing/);
-    expect(refusals.join('\n')).toMatch(/002_m002\.sql is new but numbered below 003_m003\.sql.*--allow-out-of-order/);
+    expect(refusals.join('\n')).toMatch(
+      /001_m001\.sql \(version 001\) was applied at 2024-01-02T03:04:05.000Z.*--allow-missing/,
+    );
+    expect(refusals.join('\n')).toMatch(
+      /002_m002\.sql is new but numbered below 003_m003\.sql.*--allow-out-of-order/,
+    );
     expect(refusals.join('\n')).not.toContain('004_m004.sql');
   });
 
@@ -67,7 +155,9 @@ describe('planMigrations', () => {
     ['3', ['001_m001.sql', '002_m002.sql', '003_m003.sql'], ['004_m004.sql']],
     ['004', ['001_m001.sql', '002_m002.sql', '003_m003.sql', '004_m004.sql'], []],
   ])('--baseline %s records up to it and runs the rest', (version, baseline, pending) => {
-    const plan = planMigrations([file('001'), file('002'), file('003'), file('004')], [], { baseline: version });
+    const plan = planMigrations([file('001'), file('002'), file('003'), file('004')], [], {
+      baseline: version,
+    });
     expect(names(plan.baseline)).toEqual(baseline);
     expect(names(plan.pending)).toEqual(pending);
   });
@@ -98,12 +188,32 @@ describe('classifyDatabase', () => {
   it.each<[string, Inventory, string]>([
     ['tracked wins over anything', { tracked: true, objects: [table('orders')], columns: {} }, 'tracked'],
     ['nothing at all', base, 'empty'],
-    ['ChatFlow legacy tables', { ...base, objects: [table('users'), table('phone_numbers')], columns: legacyColumns }, 'legacy'],
-    ['legacy with extra operator tables', { ...base, objects: [table('users'), table('audit')], columns: legacyColumns }, 'legacy'],
-    ['someone else\'s users table', { ...base, objects: [table('users')], columns: { users: ['id', 'login'] } }, 'unknown'],
-    ['users without phone_numbers', { ...base, objects: [table('users')], columns: { users: legacyColumns.users } }, 'unknown'],
+    [
+      'ChatFlow legacy tables',
+      { ...base, objects: [table('users'), table('phone_numbers')], columns: legacyColumns },
+      'legacy',
+    ],
+    [
+      'legacy with extra operator tables',
+      { ...base, objects: [table('users'), table('audit')], columns: legacyColumns },
+      'legacy',
+    ],
+    [
+      "someone else's users table",
+      { ...base, objects: [table('users')], columns: { users: ['id', 'login'] } },
+      'unknown',
+    ],
+    [
+      'users without phone_numbers',
+      { ...base, objects: [table('users')], columns: { users: legacyColumns.users } },
+      'unknown',
+    ],
     ['another application', { ...base, objects: [table('orders')] }, 'unknown'],
-    ['an empty extra schema', { ...base, objects: [{ schema: 'billing', name: 'billing', kind: 'schema' }] }, 'unknown'],
+    [
+      'an empty extra schema',
+      { ...base, objects: [{ schema: 'billing', name: 'billing', kind: 'schema' }] },
+      'unknown',
+    ],
   ])('%s', (_name, inventory, kind) => {
     expect(classifyDatabase(inventory)).toBe(kind);
   });
