@@ -222,7 +222,9 @@ function failure(
   lines.push(
     `${consequence} Earlier migrations stay applied; fix the cause and run migrate again to retry this file.`,
   );
-  return new JobError(lines.join('\n'), { cause: error });
+  // No `cause`: the message already carries every field of PostgreSQL's error, and the reporter would
+  // print that error's message a second time under "caused by".
+  return new JobError(lines.join('\n'));
 }
 
 async function invalidIndexes(client: Client): Promise<string[]> {

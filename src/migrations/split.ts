@@ -96,7 +96,8 @@ export function splitStatements(text: string): Statement[] {
       start = i;
       if (c === '\\') fail('psql meta-commands (lines starting with a backslash) cannot run outside psql', i);
     }
-    if (c === ';' && beginDepth === 0) {
+    // As in psql, a semicolon inside parentheses (a multi-action CREATE RULE) does not end the statement.
+    if (c === ';' && beginDepth === 0 && parenDepth === 0) {
       finish(i + 1);
       i++;
       continue;

@@ -56,6 +56,14 @@ describe('splitStatements', () => {
       ],
     ],
     [
+      'semicolons inside parentheses (multi-action rules)',
+      'CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)); SELECT 2;',
+      [
+        'CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));',
+        'SELECT 2;',
+      ],
+    ],
+    [
       'CASE outside a routine',
       'SELECT CASE WHEN true THEN 1 END; SELECT 2;',
       ['SELECT CASE WHEN true THEN 1 END;', 'SELECT 2;'],
