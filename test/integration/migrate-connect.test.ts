@@ -10,6 +10,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, testServer } from '../helpers/database.js';
+import { freePort } from '../helpers/process.js';
 import {
   cli,
   logs,
@@ -35,13 +36,6 @@ function listen(server: net.Server, port = 0): Promise<number> {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Answers every startup with "send a password" and then rejects it the way PostgreSQL does. */
