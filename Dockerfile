@@ -45,6 +45,10 @@ LABEL org.opencontainers.image.title="chatflow-db" \
       org.opencontainers.image.base.name="docker.io/library/postgres:17-bookworm"
 
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
+# node needs libstdc++ (normally already there through PostgreSQL's LLVM JIT; made explicit here).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libstdc++6 \
+ && rm -rf /var/lib/apt/lists/*
 
 # A non-root user of our own (the image's `postgres` user belongs to the server it is not running).
 RUN groupadd --system --gid 10001 chatflow \

@@ -82,7 +82,7 @@ const median = (values: number[]): number => {
 
 export async function run(args: string[]): Promise<void> {
   const count = option(args, '--count', 200);
-  const warmup = option(args, '--warmup', Math.min(30, Math.floor(count / 4)));
+  const warmup = option(args, '--warmup', Math.min(50, Math.floor(count / 4)));
   const window = Math.max(1, Math.min(20, Math.floor((count - warmup) / 3)));
   const database = `cfdb_soak_${Date.now().toString(36)}`;
   const work = mkdtempSync(join(tmpdir(), 'cfdb-soak-'));

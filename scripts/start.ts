@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../src/clock.js';
 import type { CommandContext } from '../src/command.js';
 import type { Config } from '../src/config.js';
 import { connectWithWait } from '../src/db.js';
+import { JobError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { createBackupLoop } from '../src/sidecar/loop.js';
 import { tryBackupLock } from '../src/sidecar/lock.js';
@@ -126,7 +127,14 @@ export async function start(
     logger.warn({ err: error }, 'could not read the migration status after migrating');
   }
   if (config.server.healthPort > 0) {
-    const address = await listen(server, config.server.healthPort, config.server.healthHost);
+    const address = await listen(server, config.server.healthPort, config.server.healthHost).catch(
+      (error: unknown) => {
+        throw new JobError(
+          `Cannot serve /healthz on ${config.server.healthHost}:${config.server.healthPort} (${(error as Error).message}): choose a free HEALTH_PORT, or 0 for no server`,
+          { cause: error },
+        );
+      },
+    );
     logger.info(
       { host: address.address, port: address.port },
       'health server listening (/healthz, /metrics)',

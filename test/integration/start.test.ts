@@ -134,6 +134,7 @@ describe('chatflow-db start (sidecar, end to end)', () => {
       ...s3.env,
       S3_ENDPOINT: `http://127.0.0.1:${proxy.port}`,
       BACKUP_SCHEDULE: '* * * * * *',
+      BACKUP_ON_START: 'true',
       BACKUP_KEEP_LAST: '1',
       BACKUP_KEEP_DAYS: '0',
       BACKUP_KEEP_DAILY: '0',
@@ -169,6 +170,8 @@ describe('chatflow-db start (sidecar, end to end)', () => {
     );
     expect(rows).toEqual([{ rolcanlogin: true }]);
     expect(sidecar.stderr()).not.toContain('app-password-for-the-test');
+    // BACKUP_ON_START: the first backup does not wait for the schedule.
+    await sidecar.waitForLog((line) => line.msg === 'backup starting' && line.reason === 'start', 10_000);
   });
 
   it('backs up every second into S3 and prunes to BACKUP_KEEP_LAST=1', async () => {
