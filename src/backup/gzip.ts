@@ -43,6 +43,7 @@ interface Job {
 
 /** N workers, one job each at a time, jobs started in submission order. */
 class GzipPool {
+  private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
   private readonly queue: Job[] = [];
   private readonly running = new Map<Worker, Job>();
@@ -66,6 +67,7 @@ class GzipPool {
       worker.on('exit', (code) => {
         if (this.running.has(worker)) this.fail(new Error(`gzip worker exited with code ${code}`));
       });
+      this.workers.push(worker);
       this.idle.push(worker);
     }
   }
@@ -96,7 +98,7 @@ class GzipPool {
 
   async close(): Promise<void> {
     this.fail(new Error('gzip pool closed'));
-    await Promise.all([...this.idle, ...this.running.keys()].map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
