@@ -13,6 +13,7 @@ import { sqlState } from '../db.js';
 import { JobError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sleep } from '../clock.js';
+import { concurrentIndex, type ConcurrentIndex } from './concurrent.js';
 import type { MigrationFile } from './file.js';
 import { codeUnitOffset, lineAt, type Statement } from './split.js';
 import { TRACKING_TABLE } from './tracking.js';
@@ -93,8 +94,10 @@ async function applyStatementByStatement(
   const invalidBefore = new Set(await invalidIndexes(client));
   await client.query(`SET lock_timeout = ${timeouts.lock}; SET statement_timeout = ${timeouts.statement}`);
   for (const statement of file.body) {
+    const building = concurrentIndex(statement.text);
     for (let attempt = 0; ; attempt++) {
       try {
+        if (building) await dropInvalidIndex(client, building, logger);
         await client.query(statement.text);
         break;
       } catch (error) {
@@ -232,6 +235,23 @@ async function invalidIndexes(client: Client): Promise<string[]> {
     'SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid',
   );
   return rows.map((row) => row.name);
+}
+
+/** Drops an invalid index left by an interrupted run of the CREATE INDEX CONCURRENTLY about to run. */
+async function dropInvalidIndex(client: Client, target: ConcurrentIndex, logger: Logger): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT i.indexrelid::regclass::text AS name
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE NOT i.indisvalid AND c.relname = $1 AND i.indrelid = to_regclass($2)`,
+    [target.index, target.table],
+  );
+  for (const { name } of rows) {
+    await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+    logger.warn(
+      { index: name },
+      `dropped the invalid index ${name} (an interrupted build) before building it again`,
+    );
+  }
 }
 
 async function dropNewInvalidIndexes(

@@ -184,6 +184,29 @@ describe('migrate on its own folders', () => {
     expect(valid.rows[0]).toEqual({ indisvalid: true });
   });
 
+  it('rebuilds an index that an interrupted CREATE INDEX CONCURRENTLY left invalid, instead of IF NOT EXISTS skipping it', async () => {
+    const dir = migrationsDir({
+      '001_table.sql': "CREATE TABLE t (email text);\nINSERT INTO t VALUES ('a'), ('a');\n",
+    });
+    await migrateOk(dir);
+    await withDb(database, async (c) => {
+      // What a killed run leaves behind: the build stopped half-way and the index stays, INVALID.
+      await c.query('CREATE UNIQUE INDEX CONCURRENTLY t_email ON t (email)').catch(() => undefined);
+      await c.query("UPDATE t SET email = 'b' WHERE ctid = (SELECT min(ctid) FROM t)");
+    });
+    writeFileSync(
+      join(dir, '002_index.sql'),
+      '-- chatflow-db: no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_email ON public.t (email);\n',
+    );
+    const result = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(logs(result).some((line) => /dropped the invalid index t_email/.test(line.msg))).toBe(true);
+    const valid = await withDb(database, (c) =>
+      c.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_email'::regclass"),
+    );
+    expect(valid.rows[0]).toEqual({ indisvalid: true });
+  });
+
   it('retries a file whose lock wait timed out, with backoff', async () => {
     const dir = migrationsDir({ '001_table.sql': 'CREATE TABLE busy (id int);\n' });
     await migrateOk(dir);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { concurrentIndex } from '../../src/migrations/concurrent.js';
 import { errorLine } from '../../src/migrations/execute.js';
 import {
   compareVersions,
@@ -245,5 +246,21 @@ describe('small parsers', () => {
   it('orders versions numerically', () => {
     expect(['010', '9', '002', '1'].sort(compareVersions)).toEqual(['1', '002', '9', '010']);
     expect(compareVersions('001', '1')).toBe(0);
+  });
+});
+
+describe('concurrentIndex', () => {
+  it.each([
+    ['CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_a ON public.t (a);', { index: 'idx_a', table: 'public.t' }],
+    ['create unique index concurrently Idx_B on ONLY t using btree (b);', { index: 'idx_b', table: 't' }],
+    [
+      'CREATE INDEX CONCURRENTLY "Odd ""name""" ON "My Schema" . "T" (c);',
+      { index: 'Odd "name"', table: '"My Schema"."T"' },
+    ],
+    ['CREATE INDEX idx_c ON t (c);', undefined],
+    ['CREATE INDEX CONCURRENTLY ON t (c);', undefined],
+    ['DROP INDEX CONCURRENTLY idx_a;', undefined],
+  ])('%s', (statement, expected) => {
+    expect(concurrentIndex(statement)).toEqual(expected);
   });
 });
