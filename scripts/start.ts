@@ -155,7 +155,8 @@ export async function start(
   await loop.stop(BACKUP_ABORT_WAIT_MS);
   await Promise.race([closeServer(server), clockTimeout(1000)]);
   server.closeAllConnections();
-  await notifier.close(Math.max(0, SHUTDOWN_DEADLINE_MS - (Date.now() - stopping) - 500));
+  // Notifications in flight get a moment (a dead webhook must not hold the stop up to the deadline).
+  await notifier.close(Math.max(0, Math.min(3000, SHUTDOWN_DEADLINE_MS - (Date.now() - stopping) - 500)));
   for (const store of stores) if (store instanceof S3Storage) store.client.destroy();
   logger.info({ backups: state.backupsTotal, failures: state.failuresTotal }, 'stopped');
   return state;
