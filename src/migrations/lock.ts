@@ -48,9 +48,15 @@ export async function migrationLockHolder(client: Client): Promise<LockHolder | 
 
 export function describeHolder(holder: LockHolder | undefined): string {
   if (!holder) return 'a session that has just finished or that this role cannot see';
-  const from = holder.clientAddr ? ` from ${holder.clientAddr}` : ' (local socket)';
+  // Another role's session shows its pid and application_name only (state and address are hidden).
+  const from = holder.clientAddr
+    ? ` from ${holder.clientAddr}`
+    : holder.state === null
+      ? ''
+      : ' (local socket)';
   const since = holder.connectedSince ? `, connected since ${holder.connectedSince.toISOString()}` : '';
-  return `pid ${holder.pid} "${holder.applicationName ?? '?'}"${from}${since}, ${holder.state ?? 'state unknown'}`;
+  const state = holder.state ?? 'details hidden from this role';
+  return `pid ${holder.pid} "${holder.applicationName ?? '?'}"${from}${since}, ${state}`;
 }
 
 /**
