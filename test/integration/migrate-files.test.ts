@@ -207,6 +207,24 @@ describe('migrate on its own folders', () => {
     expect(valid.rows[0]).toEqual({ indisvalid: true });
   });
 
+  it("applies a file's statement-timeout header, and does not retry a statement timeout", async () => {
+    const dir = migrationsDir({
+      '001_slow.sql':
+        '-- chatflow-db: statement-timeout=300ms\nCREATE TABLE slow (id int);\nSELECT pg_sleep(2);\n',
+    });
+    const result = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir });
+    expect(result.code).toBe(1);
+    expect(reportedError(result)).toContain(
+      'Migration 001_slow.sql failed at line 3: canceling statement due to statement timeout (SQLSTATE 57014)',
+    );
+    expect(logs(result).some((line) => /retrying/.test(line.msg))).toBe(false);
+    // MIGRATE_STATEMENT_TIMEOUT is the default that a header overrides.
+    writeFileSync(join(dir, '001_slow.sql'), 'CREATE TABLE slow (id int);\nSELECT pg_sleep(2);\n');
+    const global = await cli(database, ['migrate'], { MIGRATIONS_DIR: dir, MIGRATE_STATEMENT_TIMEOUT: '1' });
+    expect(global.code).toBe(1);
+    expect(reportedError(global)).toContain('failed at line 2: canceling statement due to statement timeout');
+  });
+
   it('retries a file whose lock wait timed out, with backoff', async () => {
     const dir = migrationsDir({ '001_table.sql': 'CREATE TABLE busy (id int);\n' });
     await migrateOk(dir);
