@@ -8,7 +8,13 @@ import type { Command } from 'commander';
 import { Readable } from 'node:stream';
 import { formatBackupTable } from '../src/backup/format.js';
 import { describeSource, pgDumpVersion } from '../src/backup/source.js';
-import { archiveName, manifestName, MANIFEST_FORMAT, serializeManifest, type Manifest } from '../src/backup/manifest.js';
+import {
+  archiveName,
+  manifestName,
+  MANIFEST_FORMAT,
+  serializeManifest,
+  type Manifest,
+} from '../src/backup/manifest.js';
 import { defaultBackupName, validateBackupName } from '../src/backup/names.js';
 import { dumpToStores } from '../src/backup/pipeline.js';
 import { listBackups } from '../src/backup/catalog.js';
@@ -51,11 +57,18 @@ export interface BackupResult {
   locations: string[];
 }
 
-export async function backup(config: Readonly<Config>, deps: BackupDeps, options: BackupOptions = {}): Promise<BackupResult> {
+export async function backup(
+  config: Readonly<Config>,
+  deps: BackupDeps,
+  options: BackupOptions = {},
+): Promise<BackupResult> {
   const { logger, clock } = deps;
   const startedAt = clock.now();
   // Bad names are refused (exit 2) before anything runs.
-  const name = options.name !== undefined ? validateBackupName(options.name) : defaultBackupName(startedAt, config.timeZone);
+  const name =
+    options.name !== undefined
+      ? validateBackupName(options.name)
+      : defaultBackupName(startedAt, config.timeZone);
   const stores = deps.stores ?? openStores(config);
   const locations = stores.map((s) => s.location);
   await refuseExisting(name, stores);
@@ -71,7 +84,10 @@ export async function backup(config: Readonly<Config>, deps: BackupDeps, options
   }
   for (const store of stores) if (store instanceof S3Storage) store.partSize = partSizeFor(source.sizeBytes);
 
-  logger.info({ backup: name, database: config.database.database, stores: locations }, `backup ${name} started`);
+  logger.info(
+    { backup: name, database: config.database.database, stores: locations },
+    `backup ${name} started`,
+  );
   let dumped;
   try {
     dumped = await dumpToStores({
@@ -105,7 +121,13 @@ export async function backup(config: Readonly<Config>, deps: BackupDeps, options
   // The manifest goes last: only now is this a complete backup. If it cannot be written everywhere,
   // the backup failed: take back what was written, so no store holds half of it.
   const written = await Promise.allSettled(
-    stores.map((store) => store.put(manifestName(name), Readable.from([serializeManifest(manifest)]), options.signal ? { signal: options.signal } : {})),
+    stores.map((store) =>
+      store.put(
+        manifestName(name),
+        Readable.from([serializeManifest(manifest)]),
+        options.signal ? { signal: options.signal } : {},
+      ),
+    ),
   );
   const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
   if (failed) {
@@ -119,7 +141,14 @@ export async function backup(config: Readonly<Config>, deps: BackupDeps, options
   }
 
   logger.info(
-    { backup: name, sha256: dumped.sha256, size: dumped.size, sqlBytes: dumped.sqlBytes, durationMs: dumped.durationMs, stores: locations },
+    {
+      backup: name,
+      sha256: dumped.sha256,
+      size: dumped.size,
+      sqlBytes: dumped.sqlBytes,
+      durationMs: dumped.durationMs,
+      stores: locations,
+    },
     `backup ${name} complete`,
   );
   return { name, sha256: dumped.sha256, size: dumped.size, durationMs: dumped.durationMs, locations };
@@ -132,11 +161,17 @@ async function refuseExisting(name: string, stores: readonly Storage[]): Promise
     try {
       found = (await store.stat(archiveName(name))) ?? (await store.stat(manifestName(name)));
     } catch (error) {
-      throw new JobError(`Backup ${name} failed: cannot reach ${store.location}: ${(error as Error).message}. Nothing was stored.`, {
-        cause: error,
-      });
+      throw new JobError(
+        `Backup ${name} failed: cannot reach ${store.location}: ${(error as Error).message}. Nothing was stored.`,
+        {
+          cause: error,
+        },
+      );
     }
-    if (found) throw new UsageError(`A backup named "${name}" already exists in ${store.location}; choose another name`);
+    if (found)
+      throw new UsageError(
+        `A backup named "${name}" already exists in ${store.location}; choose another name`,
+      );
   }
 }
 
@@ -161,7 +196,11 @@ export function registerBackupCommands(program: Command, context: CommandContext
     .argument('[name]', 'backup name (letters, digits, . _ -); default chatflow_backup_YYYYMMDD_HHMMSS in TZ')
     .action(async (name: string | undefined) => {
       const result = await withSignals((signal) =>
-        backup(context.config(), { logger: context.logger(), clock: systemClock }, name !== undefined ? { name, signal } : { signal }),
+        backup(
+          context.config(),
+          { logger: context.logger(), clock: systemClock },
+          name !== undefined ? { name, signal } : { signal },
+        ),
       );
       context.stdout(result.name);
     });
@@ -205,10 +244,14 @@ export function registerBackupCommands(program: Command, context: CommandContext
     .description('Delete automatic backups that no retention rule keeps')
     .option('--dry-run', 'only show what would be deleted')
     .action(async (options: { dryRun?: boolean }) => {
-      const result = await prune(context.config(), { logger: context.logger(), clock: systemClock }, { dryRun: options.dryRun ?? false });
+      const result = await prune(
+        context.config(),
+        { logger: context.logger(), clock: systemClock },
+        { dryRun: options.dryRun ?? false },
+      );
       for (const store of result.stores) {
-        for (const name of store.deleted) context.stdout(`${result.dryRun ? 'would delete' : 'deleted'}  ${name}  ${store.location}`);
+        for (const name of store.deleted)
+          context.stdout(`${result.dryRun ? 'would delete' : 'deleted'}  ${name}  ${store.location}`);
       }
     });
 }
-

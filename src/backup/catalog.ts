@@ -34,8 +34,10 @@ export async function listStore(store: Storage): Promise<BackupEntry[]> {
   const archives = new Map<string, StoredObject>();
   const manifests = new Map<string, StoredObject>();
   for await (const object of store.list()) {
-    if (object.name.endsWith(ARCHIVE_SUFFIX)) archives.set(object.name.slice(0, -ARCHIVE_SUFFIX.length), object);
-    else if (object.name.endsWith(MANIFEST_SUFFIX)) manifests.set(object.name.slice(0, -MANIFEST_SUFFIX.length), object);
+    if (object.name.endsWith(ARCHIVE_SUFFIX))
+      archives.set(object.name.slice(0, -ARCHIVE_SUFFIX.length), object);
+    else if (object.name.endsWith(MANIFEST_SUFFIX))
+      manifests.set(object.name.slice(0, -MANIFEST_SUFFIX.length), object);
   }
   const entries: BackupEntry[] = [];
   for (const [name, archive] of archives) {
@@ -61,7 +63,10 @@ export async function listBackups(config: Readonly<Config>, deps: CatalogDeps = 
 }
 
 /** The newest complete backup (one with a manifest), or undefined. */
-export async function findLatestBackup(config: Readonly<Config>, deps: CatalogDeps = {}): Promise<BackupEntry | undefined> {
+export async function findLatestBackup(
+  config: Readonly<Config>,
+  deps: CatalogDeps = {},
+): Promise<BackupEntry | undefined> {
   return (await listBackups(config, deps)).find((entry) => entry.complete);
 }
 

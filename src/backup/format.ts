@@ -13,8 +13,16 @@ export function formatAge(ms: number): string {
 export function formatBackupTable(entries: readonly BackupEntry[], now: Date): string {
   const rows = [
     ['NAME', 'STORE', 'SIZE', 'AGE', 'MANIFEST'],
-    ...entries.map((e) => [e.name, e.location, formatBytes(e.size), formatAge(now.getTime() - e.modifiedAt.getTime()), e.complete ? 'yes' : 'no (incomplete)']),
+    ...entries.map((e) => [
+      e.name,
+      e.location,
+      formatBytes(e.size),
+      formatAge(now.getTime() - e.modifiedAt.getTime()),
+      e.complete ? 'yes' : 'no (incomplete)',
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n');
 }

@@ -57,13 +57,17 @@ class GzipPool {
         const job = this.running.get(worker);
         this.running.delete(worker);
         if (job) {
-          if (message.error !== undefined || !message.data) job.reject(new Error(`gzip failed: ${message.error ?? 'no output'}`));
-          else job.resolve(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));
+          if (message.error !== undefined || !message.data)
+            job.reject(new Error(`gzip failed: ${message.error ?? 'no output'}`));
+          else
+            job.resolve(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));
         }
         this.idle.push(worker);
         this.pump();
       });
-      worker.on('error', (error) => this.fail(new Error(`gzip worker failed: ${error.message}`, { cause: error })));
+      worker.on('error', (error) =>
+        this.fail(new Error(`gzip worker failed: ${error.message}`, { cause: error })),
+      );
       worker.on('exit', (code) => {
         if (this.running.has(worker)) this.fail(new Error(`gzip worker exited with code ${code}`));
       });
@@ -142,7 +146,10 @@ export class ParallelGzip extends Transform {
 
   /** Submits full chunks (and the rest, at the end), emitting results in order while too many are pending. */
   private async drain(final: boolean): Promise<void> {
-    while (this.bufferedBytes >= this.chunkSize || (final && (this.bufferedBytes > 0 || this.members === 0))) {
+    while (
+      this.bufferedBytes >= this.chunkSize ||
+      (final && (this.bufferedBytes > 0 || this.members === 0))
+    ) {
       const all = this.buffered.length === 1 ? (this.buffered[0] as Buffer) : Buffer.concat(this.buffered);
       const size = Math.min(this.chunkSize, all.length);
       const piece = all.subarray(0, size);

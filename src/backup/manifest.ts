@@ -39,7 +39,8 @@ export function parseManifest(text: string): Manifest {
   for (const field of fields) {
     if (typeof value[field] !== 'string') throw new Error(`manifest field "${field}" is missing`);
   }
-  if (typeof value.size !== 'number' || typeof value.automatic !== 'boolean') throw new Error('manifest size/automatic missing');
+  if (typeof value.size !== 'number' || typeof value.automatic !== 'boolean')
+    throw new Error('manifest size/automatic missing');
   return value as Manifest;
 }
 

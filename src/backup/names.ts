@@ -11,7 +11,10 @@ const ALLOWED = /^[A-Za-z0-9._-]+$/;
 export const MAX_NAME_LENGTH = 128;
 
 /** The parts of `date` as a wall clock in `timeZone` (Intl, so the process TZ never matters). */
-export function wallClock(date: Date, timeZone: string): { year: string; month: string; day: string; hour: string; minute: string; second: string } {
+export function wallClock(
+  date: Date,
+  timeZone: string,
+): { year: string; month: string; day: string; hour: string; minute: string; second: string } {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
@@ -22,7 +25,8 @@ export function wallClock(date: Date, timeZone: string): { year: string; month: 
     minute: '2-digit',
     second: '2-digit',
   }).formatToParts(date);
-  const get = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? '00';
+  const get = (type: Intl.DateTimeFormatPartTypes): string =>
+    parts.find((p) => p.type === type)?.value ?? '00';
   return {
     year: get('year').padStart(4, '0'),
     month: get('month'),
@@ -47,9 +51,11 @@ export function isDefaultName(name: string): boolean {
 /** Why `name` cannot be a backup name, or undefined if it can. */
 export function nameProblem(name: string): string | undefined {
   if (name === '') return 'a backup name must not be empty';
-  if (name.length > MAX_NAME_LENGTH) return `a backup name has at most ${MAX_NAME_LENGTH} characters (got ${name.length})`;
+  if (name.length > MAX_NAME_LENGTH)
+    return `a backup name has at most ${MAX_NAME_LENGTH} characters (got ${name.length})`;
   if (name === '.' || name === '..') return `"${name}" is not a backup name`;
-  if (name.includes('/') || name.includes('\\')) return `a backup name must not contain a slash (got "${name}")`;
+  if (name.includes('/') || name.includes('\\'))
+    return `a backup name must not contain a slash (got "${name}")`;
   if (!ALLOWED.test(name)) return `a backup name has only letters, digits, ".", "_" and "-" (got "${name}")`;
   return undefined;
 }
@@ -58,7 +64,9 @@ export function nameProblem(name: string): string | undefined {
 export function validateBackupName(name: string): string {
   const problem = nameProblem(name);
   if (problem !== undefined) {
-    throw new UsageError(`Invalid backup name: ${problem}. Use letters, digits, ".", "_" and "-", up to ${MAX_NAME_LENGTH} characters.`);
+    throw new UsageError(
+      `Invalid backup name: ${problem}. Use letters, digits, ".", "_" and "-", up to ${MAX_NAME_LENGTH} characters.`,
+    );
   }
   return name;
 }

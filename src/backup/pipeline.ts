@@ -60,10 +60,10 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
   const { stores, archive, logger } = options;
   const started = Date.now();
   const controller = new AbortController();
-  let firstError: unknown;
+  let firstError: Error | undefined;
   const failFast = <T>(promise: Promise<T>): Promise<T> =>
     promise.catch((error: unknown) => {
-      firstError ??= error;
+      firstError ??= error instanceof Error ? error : new Error('backup failed', { cause: error });
       controller.abort(error);
       throw error;
     });
@@ -107,7 +107,9 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
         { signal: controller.signal },
       ),
     ),
-    ...stores.map((store, i) => failFast(store.put(archive, branches[i] as PassThrough, { signal: controller.signal }))),
+    ...stores.map((store, i) =>
+      failFast(store.put(archive, branches[i] as PassThrough, { signal: controller.signal })),
+    ),
   ];
   const outcomes = await Promise.allSettled(tasks);
   clearInterval(progress);
@@ -118,9 +120,14 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
     await Promise.all(
       stores.map(async (store, i) => {
         if (outcomes[i + 2]?.status !== 'fulfilled') return;
-        await store.delete(archive).catch((error: unknown) =>
-          logger.error({ err: error, store: store.location }, `could not remove ${archive} from ${store.location}; it has no manifest, so it is not a complete backup`),
-        );
+        await store
+          .delete(archive)
+          .catch((error: unknown) =>
+            logger.error(
+              { err: error, store: store.location },
+              `could not remove ${archive} from ${store.location}; it has no manifest, so it is not a complete backup`,
+            ),
+          );
       }),
     );
     throw firstError;
@@ -158,7 +165,12 @@ function spawnPgDump(db: DatabaseConfig, signal: AbortSignal): DumpProcess {
   const exited = new Promise<void>((resolve, reject) => {
     child.once('error', (error) => {
       signal.removeEventListener('abort', kill);
-      reject(new DumpFailed(`pg_dump could not be started (${error.message}); is the PostgreSQL client installed?`, ''));
+      reject(
+        new DumpFailed(
+          `pg_dump could not be started (${error.message}); is the PostgreSQL client installed?`,
+          '',
+        ),
+      );
     });
     child.once('close', (code, killedBy) => {
       signal.removeEventListener('abort', kill);

@@ -27,7 +27,11 @@ export interface PruneResult {
   stores: { location: string; kept: RetentionDecision[]; deleted: string[] }[];
 }
 
-export async function prune(config: Readonly<Config>, deps: PruneDeps, options: { dryRun?: boolean } = {}): Promise<PruneResult> {
+export async function prune(
+  config: Readonly<Config>,
+  deps: PruneDeps,
+  options: { dryRun?: boolean } = {},
+): Promise<PruneResult> {
   const dryRun = options.dryRun ?? false;
   const { logger } = deps;
   const stores = deps.stores ?? openStores(config);
@@ -38,15 +42,25 @@ export async function prune(config: Readonly<Config>, deps: PruneDeps, options: 
     try {
       entries = (await listStore(store)).filter((e) => e.complete && e.defaultNamed);
     } catch (error) {
-      throw new JobError(`Prune failed: cannot list ${store.location}: ${(error as Error).message}`, { cause: error });
+      throw new JobError(`Prune failed: cannot list ${store.location}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const backups: RetentionBackup[] = [];
     for (const entry of entries) {
       try {
         const manifest = await readManifest(store, entry.name);
-        backups.push({ name: entry.name, createdAt: new Date(manifest.createdAt), automatic: manifest.automatic, database: manifest.database });
+        backups.push({
+          name: entry.name,
+          createdAt: new Date(manifest.createdAt),
+          automatic: manifest.automatic,
+          database: manifest.database,
+        });
       } catch (error) {
-        logger.warn({ store: store.location, backup: entry.name, err: error }, `prune leaves ${entry.name} alone: its manifest cannot be read`);
+        logger.warn(
+          { store: store.location, backup: entry.name, err: error },
+          `prune leaves ${entry.name} alone: its manifest cannot be read`,
+        );
       }
     }
     const plan = planRetention(backups, config.retention, {
@@ -70,7 +84,10 @@ export async function prune(config: Readonly<Config>, deps: PruneDeps, options: 
         failures.push(`${name} in ${store.location}: ${(error as Error).message}`);
       }
     }
-    logger.info({ store: store.location, kept: plan.keep.length, deleted: deleted.length, dryRun }, `prune of ${store.location} done`);
+    logger.info(
+      { store: store.location, kept: plan.keep.length, deleted: deleted.length, dryRun },
+      `prune of ${store.location} done`,
+    );
     result.stores.push({ location: store.location, kept: plan.keep, deleted });
   }
   if (failures.length > 0) throw new JobError(`Prune could not delete:\n  - ${failures.join('\n  - ')}`);

@@ -50,7 +50,8 @@ export function planRetention(
     reasons.get(b.name)?.push(reason);
   };
 
-  const allOff = rules.keepLast + rules.keepDays + rules.keepDaily + rules.keepWeekly + rules.keepMonthly === 0;
+  const allOff =
+    rules.keepLast + rules.keepDays + rules.keepDaily + rules.keepWeekly + rules.keepMonthly === 0;
   if (allOff) candidates.forEach((b) => keep(b, 'all-rules-off'));
   if (candidates[0]) keep(candidates[0], 'newest');
   candidates.slice(0, rules.keepLast).forEach((b) => keep(b, 'last'));

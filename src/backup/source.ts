@@ -15,11 +15,17 @@ export interface SourceInfo {
 export async function describeSource(db: DatabaseConfig): Promise<SourceInfo> {
   return withClient(db, async (client) => {
     const version = await client.query<{ server_version: string }>('SHOW server_version');
-    const size = await client.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
-    const tracked = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [TRACKING_TABLE]);
+    const size = await client.query<{ size: string }>(
+      'SELECT pg_database_size(current_database())::text AS size',
+    );
+    const tracked = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [
+      TRACKING_TABLE,
+    ]);
     let latestMigration: string | null = null;
     if (tracked.rows[0]?.exists) {
-      const latest = await client.query<{ name: string }>(`SELECT name FROM ${TRACKING_TABLE} ORDER BY version DESC LIMIT 1`);
+      const latest = await client.query<{ name: string }>(
+        `SELECT name FROM ${TRACKING_TABLE} ORDER BY version DESC LIMIT 1`,
+      );
       latestMigration = latest.rows[0]?.name ?? null;
     }
     return {

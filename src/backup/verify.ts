@@ -25,7 +25,11 @@ export interface VerifyResult {
   stores: { location: string; ok: boolean; sha256: string; size: number; problem?: string }[];
 }
 
-export async function verifyBackup(config: Readonly<Config>, deps: VerifyDeps, name: string): Promise<VerifyResult> {
+export async function verifyBackup(
+  config: Readonly<Config>,
+  deps: VerifyDeps,
+  name: string,
+): Promise<VerifyResult> {
   validateBackupName(name);
   const stores = deps.stores ?? openStores(config);
   const result: VerifyResult = { name, stores: [] };
@@ -38,11 +42,15 @@ export async function verifyBackup(config: Readonly<Config>, deps: VerifyDeps, n
     else deps.logger.error(log, `${name} in ${store.location}: ${check.problem}`);
   }
   if (result.stores.length === 0) {
-    throw new UsageError(`No backup named "${name}" in ${stores.map((s) => s.location).join(' or ')}; see chatflow-db list`);
+    throw new UsageError(
+      `No backup named "${name}" in ${stores.map((s) => s.location).join(' or ')}; see chatflow-db list`,
+    );
   }
   const bad = result.stores.filter((s) => !s.ok);
   if (bad.length > 0) {
-    throw new JobError(`Verification of ${name} failed:\n  - ${bad.map((s) => `${s.location}: ${s.problem}`).join('\n  - ')}`);
+    throw new JobError(
+      `Verification of ${name} failed:\n  - ${bad.map((s) => `${s.location}: ${s.problem}`).join('\n  - ')}`,
+    );
   }
   return result;
 }
@@ -60,7 +68,12 @@ async function verifyIn(store: Storage, name: string): Promise<VerifyResult['sto
         callback(null, chunk);
       },
     });
-    await pipeline(body, measure, createGunzip(), new Writable({ write: (_chunk, _encoding, callback) => callback() }));
+    await pipeline(
+      body,
+      measure,
+      createGunzip(),
+      new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+    );
   } catch (error) {
     problem = `the archive is not valid gzip (${(error as Error).message})`;
   }
@@ -68,11 +81,15 @@ async function verifyIn(store: Storage, name: string): Promise<VerifyResult['sto
   if (problem === undefined) {
     try {
       const manifest = await readManifest(store, name);
-      if (manifest.sha256 !== sha256) problem = `sha256 ${sha256} does not match the manifest's ${manifest.sha256}`;
-      else if (manifest.size !== size) problem = `size ${size} does not match the manifest's ${manifest.size}`;
+      if (manifest.sha256 !== sha256)
+        problem = `sha256 ${sha256} does not match the manifest's ${manifest.sha256}`;
+      else if (manifest.size !== size)
+        problem = `size ${size} does not match the manifest's ${manifest.size}`;
     } catch (error) {
       problem = `no usable manifest (${(error as Error).message}); the backup is incomplete`;
     }
   }
-  return problem === undefined ? { location: store.location, ok: true, sha256, size } : { location: store.location, ok: false, sha256, size, problem };
+  return problem === undefined
+    ? { location: store.location, ok: true, sha256, size }
+    : { location: store.location, ok: false, sha256, size, problem };
 }

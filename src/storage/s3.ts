@@ -82,7 +82,12 @@ export class S3Storage implements Storage {
     }
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.config.bucket, Key: this.key(name), Body: Readable.from(counted(body), { objectMode: false, highWaterMark: 1 << 20 }), ContentType: contentType(name) },
+      params: {
+        Bucket: this.config.bucket,
+        Key: this.key(name),
+        Body: Readable.from(counted(body), { objectMode: false, highWaterMark: 1 << 20 }),
+        ContentType: contentType(name),
+      },
       partSize: this.partSize,
       // Two parts in flight: enough to keep the connection busy, memory stays ~3 x partSize.
       queueSize: 2,
@@ -103,7 +108,13 @@ export class S3Storage implements Storage {
       // even if lib-storage's own abort raced with an upload still starting.
       if (upload.uploadId !== undefined) {
         await this.client
-          .send(new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key: this.key(name), UploadId: upload.uploadId }))
+          .send(
+            new AbortMultipartUploadCommand({
+              Bucket: this.config.bucket,
+              Key: this.key(name),
+              UploadId: upload.uploadId,
+            }),
+          )
           .catch(() => undefined);
       }
       if (!body.destroyed) body.destroy();
@@ -114,8 +125,11 @@ export class S3Storage implements Storage {
   }
 
   async get(name: string): Promise<Readable> {
-    const response = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }));
-    if (!(response.Body instanceof Readable)) throw new Error(`s3://${this.config.bucket}/${this.key(name)} has no readable body`);
+    const response = await this.client.send(
+      new GetObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }),
+    );
+    if (!(response.Body instanceof Readable))
+      throw new Error(`s3://${this.config.bucket}/${this.key(name)} has no readable body`);
     return response.Body;
   }
 
@@ -140,11 +154,14 @@ export class S3Storage implements Storage {
 
   async stat(name: string): Promise<StoredObject | undefined> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }));
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }),
+      );
       return { name, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey') return undefined;
+      if (status === 404 || (error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey')
+        return undefined;
       throw error;
     }
   }

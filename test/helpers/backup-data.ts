@@ -32,7 +32,7 @@ export async function snapshot(database: string): Promise<string> {
       'SELECT * FROM users ORDER BY id',
       'SELECT id, user_id, body, encode(attachment, $$hex$$) AS attachment, meta FROM messages ORDER BY id',
       'SELECT * FROM user_counts ORDER BY user_id',
-      "SELECT last_value FROM messages_id_seq",
+      'SELECT last_value FROM messages_id_seq',
       "SELECT count(*), coalesce(sum(length(data)), 0) FROM (SELECT * FROM noise) n WHERE to_regclass('noise') IS NOT NULL",
     ]) {
       parts.push((await client.query(sql).catch(() => ({ rows: ['no table'] }))).rows);
@@ -52,6 +52,8 @@ export function gunzipIntoPsql(archive: Readable, database: string): Promise<voi
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     archive.pipe(child.stdin);
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`gunzip | psql exited ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`gunzip | psql exited ${code}: ${stderr}`)),
+    );
   });
 }

@@ -33,7 +33,11 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
       proxy.requests
         .filter((r) => r.method === 'DELETE' && r.url.includes('uploadId='))
         .map((r) => new URL(r.url, 'http://x').searchParams.get('uploadId') ?? ''),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   const server: Server = createServer((req: IncomingMessage, res) => {
     const recorded = { method: req.method ?? 'GET', url: req.url ?? '/' };
@@ -60,7 +64,13 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
       return;
     }
     const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
       (upstreamRes) => {
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
@@ -72,10 +82,5 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   proxy.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const close = proxy.close;
-  proxy.close = () => {
-    server.closeAllConnections();
-    return close();
-  };
   return proxy;
 }

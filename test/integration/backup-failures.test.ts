@@ -51,10 +51,21 @@ beforeAll(async () => {
   await seed(source, 600_000);
   s3 = await startS3();
   proxy = await startS3Proxy(s3.endpoint);
-  client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   dir = mkdtempSync(join(tmpdir(), 'cfdb-backups-'));
   bin = mkdtempSync(join(tmpdir(), 'cfdb-bin-'));
-  env = { ...dbEnv(source), ...s3.env, S3_ENDPOINT: proxy.endpoint, BACKUP_DIR: dir, BACKUP_PROGRESS_INTERVAL: '1' };
+  env = {
+    ...dbEnv(source),
+    ...s3.env,
+    S3_ENDPOINT: proxy.endpoint,
+    BACKUP_DIR: dir,
+    BACKUP_PROGRESS_INTERVAL: '1',
+  };
 });
 
 beforeEach(() => {
@@ -101,7 +112,11 @@ describe('a failed backup is never stored', () => {
   });
 
   it('S3 unreachable', async () => {
-    const result = await runCli(['backup'], { ...env, S3_ENDPOINT: 'http://127.0.0.1:1' }, { timeoutMs: 60_000 });
+    const result = await runCli(
+      ['backup'],
+      { ...env, S3_ENDPOINT: 'http://127.0.0.1:1' },
+      { timeoutMs: 60_000 },
+    );
     await expectNothingStored(result, /s3:\/\//);
   });
 

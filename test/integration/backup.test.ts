@@ -2,7 +2,15 @@
  * Backups through the real CLI: round trips for both stores, named backups, refused names, list, verify.
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -64,8 +72,17 @@ describe('backup', () => {
     expect(readdirSync(dir).sort()).toEqual([`${name}.manifest.json`, `${name}.sql.gz`]);
     expect(await s3Keys()).toEqual([`prod/${name}.manifest.json`, `prod/${name}.sql.gz`]);
 
-    const manifest = JSON.parse(readFileSync(join(dir, `${name}.manifest.json`), 'utf8')) as Record<string, unknown>;
-    expect(manifest).toMatchObject({ format: 'chatflow-db-backup/1', name, database: source, automatic: true, latestMigration: null });
+    const manifest = JSON.parse(readFileSync(join(dir, `${name}.manifest.json`), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(manifest).toMatchObject({
+      format: 'chatflow-db-backup/1',
+      name,
+      database: source,
+      automatic: true,
+      latestMigration: null,
+    });
     expect(manifest.serverVersion).toMatch(/^\d+/);
     expect(manifest.pgDumpVersion).toMatch(/^pg_dump \(PostgreSQL\)/);
     expect(manifest.size).toBeGreaterThan(8 * 1024 * 1024);
@@ -94,7 +111,9 @@ describe('backup', () => {
     try {
       const result = await runCli(['backup', 'with_migrations'], { ...dbEnv(db), BACKUP_DIR: local });
       expect(result.code).toBe(0);
-      const manifest = JSON.parse(readFileSync(join(local, 'with_migrations.manifest.json'), 'utf8')) as Record<string, unknown>;
+      const manifest = JSON.parse(
+        readFileSync(join(local, 'with_migrations.manifest.json'), 'utf8'),
+      ) as Record<string, unknown>;
       expect(manifest).toMatchObject({ latestMigration: '002_messages.sql', automatic: false });
     } finally {
       rmSync(local, { recursive: true, force: true });
@@ -132,13 +151,23 @@ describe('backup', () => {
   it('list shows both stores, newest first, with --json', async () => {
     const json = await runCli(['list', '--json'], env);
     expect(json.code).toBe(0);
-    const rows = JSON.parse(json.stdout) as { name: string; store: string; size: number; manifest: boolean; ageSeconds: number }[];
-    expect(rows.map((r) => `${r.name}@${r.store}`)).toEqual([
-      'production_backup_20240210@local',
-      'production_backup_20240210@s3',
-      `${name}@local`,
-      `${name}@s3`,
-    ].sort((a, b) => (a.startsWith('production') === b.startsWith('production') ? 0 : a.startsWith('production') ? -1 : 1)));
+    const rows = JSON.parse(json.stdout) as {
+      name: string;
+      store: string;
+      size: number;
+      manifest: boolean;
+      ageSeconds: number;
+    }[];
+    expect(rows.map((r) => `${r.name}@${r.store}`)).toEqual(
+      [
+        'production_backup_20240210@local',
+        'production_backup_20240210@s3',
+        `${name}@local`,
+        `${name}@s3`,
+      ].sort((a, b) =>
+        a.startsWith('production') === b.startsWith('production') ? 0 : a.startsWith('production') ? -1 : 1,
+      ),
+    );
     expect(rows.every((r) => r.manifest && r.size > 0 && r.ageSeconds >= 0)).toBe(true);
 
     const table = await runCli(['list'], env);
@@ -158,7 +187,8 @@ describe('backup', () => {
     // Flip one byte in the middle of the local copy.
     const path = join(dir, 'production_backup_20240210.sql.gz');
     const bytes = readFileSync(path);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
     writeFileSync(path, bytes);
     const bad = await runCli(['verify', 'production_backup_20240210'], env);
     expect(bad.code).toBe(1);

@@ -20,15 +20,26 @@ async function put(key: string, body = 'x'): Promise<void> {
   await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
 }
 
-const nameAt = (i: number): string => `chatflow_backup_2024${String(1 + Math.floor(i / 28) % 12).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}_${String(i).padStart(6, '0')}`;
+const nameAt = (i: number): string =>
+  `chatflow_backup_2024${String(1 + (Math.floor(i / 28) % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}_${String(i).padStart(6, '0')}`;
 
 beforeAll(async () => {
   s3 = await startPagingS3();
-  client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   env = { ...s3.env, S3_PREFIX: 'team/', PGDATABASE: 'chatflow' };
   const keys: string[] = [];
   for (let i = 0; i < COUNT; i++) keys.push(`team/${nameAt(i)}.sql.gz`, `team/${nameAt(i)}.manifest.json`);
-  keys.push('other/chatflow_backup_20991231_235959.sql.gz', 'team/sub/nested.sql.gz', 'team/notes.txt', 'teamless.sql.gz');
+  keys.push(
+    'other/chatflow_backup_20991231_235959.sql.gz',
+    'team/sub/nested.sql.gz',
+    'team/notes.txt',
+    'teamless.sql.gz',
+  );
   for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => put(k)));
   // Later than all of the above: the newest complete one, then a newer incomplete one.
   await sleep(1100);
@@ -49,8 +60,14 @@ describe('list with more than 1,000 objects', () => {
     const entries = await listBackups(config);
     expect(entries).toHaveLength(COUNT + 2);
     expect(new Set(entries.map((e) => e.name)).size).toBe(COUNT + 2);
-    expect(entries[0]).toMatchObject({ name: 'chatflow_backup_20991231_000001', complete: false, store: 's3' });
-    expect(entries.filter((e) => !e.complete).map((e) => e.name)).toEqual(['chatflow_backup_20991231_000001']);
+    expect(entries[0]).toMatchObject({
+      name: 'chatflow_backup_20991231_000001',
+      complete: false,
+      store: 's3',
+    });
+    expect(entries.filter((e) => !e.complete).map((e) => e.name)).toEqual([
+      'chatflow_backup_20991231_000001',
+    ]);
     expect(entries.some((e) => e.name.includes('nested') || e.name === 'teamless')).toBe(false);
   });
 

@@ -24,8 +24,18 @@ const automatic = Array.from({ length: 5 }, (_, i) => new Date(Date.now() - (i +
   automatic: true,
   database: DB,
 }));
-const named = { name: 'before_big_migration', createdAt: new Date(Date.now() - 30 * DAY), automatic: false, database: DB };
-const otherDb = { name: defaultBackupName(new Date(Date.now() - 40 * DAY), 'UTC'), createdAt: new Date(Date.now() - 40 * DAY), automatic: true, database: 'other' };
+const named = {
+  name: 'before_big_migration',
+  createdAt: new Date(Date.now() - 30 * DAY),
+  automatic: false,
+  database: DB,
+};
+const otherDb = {
+  name: defaultBackupName(new Date(Date.now() - 40 * DAY), 'UTC'),
+  createdAt: new Date(Date.now() - 40 * DAY),
+  automatic: true,
+  database: 'other',
+};
 const noManifest = defaultBackupName(new Date(Date.now() - 50 * DAY), 'UTC');
 
 function manifest(b: typeof named): string {
@@ -52,16 +62,24 @@ async function s3Names(): Promise<string[]> {
 
 beforeAll(async () => {
   s3 = await startS3();
-  client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   dir = mkdtempSync(join(tmpdir(), 'cfdb-prune-'));
   const files: [string, string][] = [];
-  for (const b of [...automatic, named, otherDb]) files.push([`${b.name}.sql.gz`, 'gz'], [`${b.name}.manifest.json`, manifest(b)]);
+  for (const b of [...automatic, named, otherDb])
+    files.push([`${b.name}.sql.gz`, 'gz'], [`${b.name}.manifest.json`, manifest(b)]);
   files.push([`${noManifest}.sql.gz`, 'old script'], ['notes.txt', 'hello']);
   for (const [name, body] of files) {
     writeFileSync(join(dir, name), body);
     await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `nightly/${name}`, Body: body }));
   }
-  await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `elsewhere/${automatic[4]!.name}.sql.gz`, Body: 'x' }));
+  await client.send(
+    new PutObjectCommand({ Bucket: s3.bucket, Key: `elsewhere/${automatic[4]!.name}.sql.gz`, Body: 'x' }),
+  );
   env = {
     ...s3.env,
     S3_PREFIX: 'nightly/',

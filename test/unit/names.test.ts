@@ -16,7 +16,9 @@ describe('defaultBackupName', () => {
   });
 
   it('midnight is 00, never 24', () => {
-    expect(defaultBackupName(new Date('2024-01-01T23:00:00Z'), 'Europe/Berlin')).toBe('chatflow_backup_20240102_000000');
+    expect(defaultBackupName(new Date('2024-01-01T23:00:00Z'), 'Europe/Berlin')).toBe(
+      'chatflow_backup_20240102_000000',
+    );
   });
 });
 

@@ -14,7 +14,11 @@ function auto(hoursAgo: number, db = 'chatflow'): RetentionBackup {
 const daily = (days: number): RetentionBackup[] => Array.from({ length: days }, (_, i) => auto(i * 24 + 10));
 
 function deleted(backups: RetentionBackup[], rules: Partial<RetentionConfig>, timeZone = 'UTC'): string[] {
-  return planRetention(backups, { ...OFF, ...rules }, { now: NOW, timeZone, database: 'chatflow' }).delete.map((d) => d.name);
+  return planRetention(
+    backups,
+    { ...OFF, ...rules },
+    { now: NOW, timeZone, database: 'chatflow' },
+  ).delete.map((d) => d.name);
 }
 const names = (backups: RetentionBackup[]): string[] => backups.map((b) => b.name);
 
@@ -35,14 +39,26 @@ describe('planRetention', () => {
 
   it('weekly keeps the newest of each ISO week', () => {
     // NOW is Sunday 2024-06-30; backups daily back to 2024-06-21 (Fri).
-    const kept = planRetention(ten, { ...OFF, keepWeekly: 2 }, { now: NOW, timeZone: 'UTC', database: 'chatflow' }).keep;
+    const kept = planRetention(
+      ten,
+      { ...OFF, keepWeekly: 2 },
+      { now: NOW, timeZone: 'UTC', database: 'chatflow' },
+    ).keep;
     expect(kept.map((k) => k.name)).toEqual([ten[0]!.name, ten[7]!.name]); // Sun 30th (W26), Sun 23rd (W25)
   });
 
   it('monthly keeps the newest of each month, across a month boundary', () => {
     const backups = daily(70); // back to 2024-04-22
-    const kept = planRetention(backups, { ...OFF, keepMonthly: 3 }, { now: NOW, timeZone: 'UTC', database: 'chatflow' }).keep;
-    expect(kept.map((k) => k.name)).toEqual(['chatflow_backup_20240630_020000', 'chatflow_backup_20240531_020000', 'chatflow_backup_20240430_020000']);
+    const kept = planRetention(
+      backups,
+      { ...OFF, keepMonthly: 3 },
+      { now: NOW, timeZone: 'UTC', database: 'chatflow' },
+    ).keep;
+    expect(kept.map((k) => k.name)).toEqual([
+      'chatflow_backup_20240630_020000',
+      'chatflow_backup_20240531_020000',
+      'chatflow_backup_20240430_020000',
+    ]);
   });
 
   it('daily counts days that have backups, so a pause does not age old ones out', () => {
@@ -52,8 +68,16 @@ describe('planRetention', () => {
 
   it('days are calendar days in the configured time zone', () => {
     // 23:30 UTC on the 29th is already the 30th in Berlin: two backups share a day there.
-    const a = { ...auto(0), createdAt: new Date('2024-06-29T23:30:00Z'), name: 'chatflow_backup_20240629_233000' };
-    const b = { ...auto(0), createdAt: new Date('2024-06-29T22:30:00Z'), name: 'chatflow_backup_20240629_223000' };
+    const a = {
+      ...auto(0),
+      createdAt: new Date('2024-06-29T23:30:00Z'),
+      name: 'chatflow_backup_20240629_233000',
+    };
+    const b = {
+      ...auto(0),
+      createdAt: new Date('2024-06-29T22:30:00Z'),
+      name: 'chatflow_backup_20240629_223000',
+    };
     expect(deleted([a, b], { keepDaily: 1 }, 'UTC')).toEqual([b.name]);
     expect(deleted([a, b], { keepDaily: 1 }, 'Europe/Berlin')).toEqual([b.name]);
     const c = { ...b, createdAt: new Date('2024-06-29T21:30:00Z'), name: 'chatflow_backup_20240629_213000' };
@@ -73,7 +97,11 @@ describe('planRetention', () => {
     const future = { ...auto(-1000) };
     const backups = [future, auto(5)];
     // keepDays keeps nothing older than 1 day; the newest survives anyway.
-    const plan = planRetention(backups, { ...OFF, keepDays: 1 }, { now: NOW, timeZone: 'UTC', database: 'chatflow' });
+    const plan = planRetention(
+      backups,
+      { ...OFF, keepDays: 1 },
+      { now: NOW, timeZone: 'UTC', database: 'chatflow' },
+    );
     expect(plan.keep.map((k) => k.name)).toContain(future.name);
     const onlyOld = [auto(24 * 30)];
     expect(deleted(onlyOld, { keepDays: 1 })).toEqual([]);
@@ -85,7 +113,11 @@ describe('planRetention', () => {
   });
 
   it('reports why each backup is kept', () => {
-    const plan = planRetention(ten, { ...OFF, keepLast: 1, keepDaily: 1 }, { now: NOW, timeZone: 'UTC', database: 'chatflow' });
+    const plan = planRetention(
+      ten,
+      { ...OFF, keepLast: 1, keepDaily: 1 },
+      { now: NOW, timeZone: 'UTC', database: 'chatflow' },
+    );
     expect(plan.keep).toEqual([{ name: ten[0]!.name, reasons: ['newest', 'last', 'daily'] }]);
   });
 });
