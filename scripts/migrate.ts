@@ -20,7 +20,7 @@ import {
   trackingTableExists,
 } from '../src/migrations/catalog.js';
 import { applyMigration, recordBaseline, rerecordChecksums } from '../src/migrations/execute.js';
-import type { MigrationFile } from '../src/migrations/file.js';
+import { compareVersions, type MigrationFile } from '../src/migrations/file.js';
 import { acquireMigrationLock, releaseMigrationLock } from '../src/migrations/lock.js';
 import { planMigrations, type AppliedRow, type Plan, type PlanOptions } from '../src/migrations/plan.js';
 import { loadMigrations } from '../src/migrations/source.js';
@@ -91,7 +91,7 @@ export async function migrate(
       await acquireMigrationLock(client, logger, config.migrations.lockTimeoutMs, database);
     }
     // Read after taking the lock: another replica may have just applied everything.
-    const { kind, rows, plan } = await readPlan(client, database, files, options);
+    const { kind, plan } = await readPlan(client, database, files, options);
     const result: MigrateResult = {
       applied: [],
       pending: plan.pending.map((f) => f.fileName),
@@ -127,7 +127,7 @@ export async function migrate(
         `baseline: recorded ${plan.baseline.length} migrations as applied without running them`,
       );
     }
-    if (rows.length > 0 && plan.missing.length > 0) {
+    if (plan.missing.length > 0) {
       logger.warn(
         { missing: plan.missing.map((r) => r.name) },
         'going on without the files of applied migrations (--allow-missing)',
@@ -193,7 +193,7 @@ export async function migrationStatus(
         durationMs: null,
         appliedBy: null,
       })),
-    ].sort((a, b) => compareEntries(a, b));
+    ].sort((a, b) => compareVersions(a.version, b.version));
     return {
       applied: entries.filter((e) => e.state !== 'pending' && e.state !== 'out-of-order').map((e) => e.file),
       pending: plan.pending.map((f) => f.fileName),
@@ -207,14 +207,14 @@ export async function migrationStatus(
   }
 }
 
-/** The database's kind, its tracking rows and the plan; refuses (exit 5) what must not run unless `refuse` is off. */
+/** The database's kind and the plan; refuses (exit 5) what must not run unless `refuse` is off. */
 async function readPlan(
   client: Client,
   database: string,
   files: MigrationFile[],
   options: PlanOptions,
   refuse = true,
-): Promise<{ kind: DatabaseKind; rows: AppliedRow[]; plan: Plan<MigrationFile>; refusals: string[] }> {
+): Promise<{ kind: DatabaseKind; plan: Plan<MigrationFile>; refusals: string[] }> {
   const tracked = await trackingTableExists(client);
   const inventory = tracked ? undefined : await readInventory(client);
   const kind = inventory ? classifyDatabase(inventory) : 'tracked';
@@ -229,13 +229,7 @@ async function readPlan(
       refusals.length > 1 ? `Refusing to migrate "${database}" (${refusals.length} problems):\n  - ` : '';
     throw new ChatflowError(`${header}${refusals.join('\n  - ')}`, ExitCode.refused);
   }
-  return { kind, rows, plan, refusals };
-}
-
-function compareEntries(a: StatusEntry, b: StatusEntry): number {
-  const x = BigInt(/^\d+$/.test(a.version) ? a.version : '0');
-  const y = BigInt(/^\d+$/.test(b.version) ? b.version : '0');
-  return x < y ? -1 : x > y ? 1 : 0;
+  return { kind, plan, refusals };
 }
 
 /** Shows waiters (and DBAs in pg_stat_activity) which host and process hold the migration lock. */
