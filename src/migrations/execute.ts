@@ -3,8 +3,8 @@
  *   - Transactional (the default): BEGIN (the file's own, if it has one), SET LOCAL timeouts, each statement,
  *     the tracking row, COMMIT. Any error rolls the whole file back.
  *   - no-transaction: session timeouts, each statement committed on its own, then the tracking row. An
- *     invalid index left by a failed CREATE INDEX CONCURRENTLY is dropped, so that the retry (or the next
- *     run) builds it again instead of IF NOT EXISTS skipping a broken index.
+ *     invalid index left by a failed (or an earlier, interrupted) CREATE INDEX CONCURRENTLY is dropped, so
+ *     that the statement builds it again instead of IF NOT EXISTS skipping a broken index.
  * Statements are sent one at a time (as psql -f does), so an error names the statement's file and line.
  * A lock timeout or deadlock is retried with backoff (the whole file, or the one statement).
  */
