@@ -2,19 +2,19 @@
  * The runner on the real chain (migrations/): a fresh init-complete.sql database, an empty database, legacy
  * ChatFlow databases (adopted, ending in the same schema), and eight replicas migrating at once.
  */
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/cli.js';
-import { createDatabase, dbEnv, dropDatabase, withDb } from '../helpers/database.js';
+import { createDatabase, dropDatabase, withDb } from '../helpers/database.js';
 import {
-  fingerprintSchema,
+  applyInit,
   firstDifference,
+  LEGACY_EXTRA_INDEX,
+  loadFixture,
   migrationFiles,
-  psqlFile,
-} from '../../src/schema-fingerprint.js';
+  schemaFingerprint,
+  type LegacyFixture,
+} from '../helpers/schema.js';
 import { cli, logs, REAL_MIGRATIONS, reportedError, trackedFiles } from './migrate-support.js';
 
-const INIT = join(REPO_ROOT, 'initdb', 'init-complete.sql');
 const CHAIN = migrationFiles(REAL_MIGRATIONS).map((path) => path.slice(REAL_MIGRATIONS.length + 1));
 const databases: string[] = [];
 
@@ -24,26 +24,20 @@ async function database(): Promise<string> {
   return name;
 }
 
-async function psql(name: string, file: string): Promise<void> {
-  await psqlFile(file, { PATH: process.env.PATH, ...dbEnv(name) });
-}
-
-const fingerprint = (name: string) => withDb(name, fingerprintSchema);
-
 let initFingerprint: string | undefined;
 /** The schema of a fresh init-complete.sql database: what every path must end in. */
 async function expectedSchema(): Promise<string> {
   if (initFingerprint === undefined) {
     const name = await database();
-    await psql(name, INIT);
-    initFingerprint = await fingerprint(name);
+    await applyInit(name);
+    initFingerprint = await schemaFingerprint(name);
   }
   return initFingerprint;
 }
 
 async function expectSameSchema(name: string): Promise<void> {
   expect(
-    firstDifference(await expectedSchema(), await fingerprint(name), ['init-complete.sql', name]),
+    firstDifference(await expectedSchema(), await schemaFingerprint(name), ['init-complete.sql', name]),
   ).toBeUndefined();
 }
 
@@ -58,7 +52,7 @@ describe('migrate on the real chain', () => {
 
   it('applies nothing after a fresh init-complete.sql (it stamps the versions it contains)', async () => {
     const name = await database();
-    await psql(name, INIT);
+    await applyInit(name);
     const status = await cli(name, ['status', '--json']);
     expect(status.code, status.stdout).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ kind: 'tracked', pending: [], refusals: [] });
@@ -77,11 +71,11 @@ describe('migrate on the real chain', () => {
     expect(again.code).toBe(0);
   });
 
-  it.each(['legacy.sql', 'legacy-evolution.sql'])(
+  it.each<LegacyFixture>(['legacy', 'legacy-evolution'])(
     'adopts the legacy database of %s: the chain converges it, each file recorded',
     async (fixture) => {
       const name = await database();
-      await psql(name, join(REPO_ROOT, 'test', 'fixtures', fixture));
+      await loadFixture(name, fixture);
       const status = await cli(name, ['status', '--json']);
       expect(status.code).toBe(3);
       expect(JSON.parse(status.stdout)).toMatchObject({ kind: 'legacy', applied: [], pending: CHAIN });
@@ -90,15 +84,15 @@ describe('migrate on the real chain', () => {
       expect(result.stdout).toMatch(/legacy ChatFlow database: adopted/);
       expect(await trackedFiles(name)).toEqual(CHAIN);
       // SCHEMA.md: an index an operator added is left in place (and named in a notice); the rest is identical.
-      expect(logs(result).some((line) => /idx_messages_to_number_report/.test(line.msg))).toBe(true);
-      await withDb(name, (client) => client.query('DROP INDEX public.idx_messages_to_number_report'));
+      expect(logs(result).some((line) => line.msg.includes(LEGACY_EXTRA_INDEX))).toBe(true);
+      await withDb(name, (client) => client.query(`DROP INDEX public.${LEGACY_EXTRA_INDEX}`));
       await expectSameSchema(name);
     },
   );
 
   it("stops on a legacy row that blocks a new constraint, naming file, line and PostgreSQL's message; earlier files stay applied", async () => {
     const name = await database();
-    await psql(name, join(REPO_ROOT, 'test', 'fixtures', 'legacy-orphans.sql'));
+    await loadFixture(name, 'legacy-orphans');
     const result = await cli(name, ['migrate']);
     expect(result.code).toBe(1);
     const message = reportedError(result);
