@@ -60,7 +60,8 @@ export function describeError(error: unknown): string {
   let current: unknown = error;
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
     const message = current instanceof Error ? current.message : JSON.stringify(current);
-    if (!lines.includes(message)) lines.push(depth === 0 ? message : `caused by: ${message}`);
+    // A cause whose message is already in the text (wrapped errors often quote it) adds nothing.
+    if (!lines.some((line) => line.includes(message))) lines.push(depth === 0 ? message : `caused by: ${message}`);
     current = current instanceof Error ? current.cause : undefined;
   }
   return lines.join('\n');
