@@ -29,11 +29,11 @@ export interface CatalogDeps {
   stores?: readonly Storage[];
 }
 
-/** Backups of one store, newest first. */
-export async function listStore(store: Storage): Promise<BackupEntry[]> {
+/** Backups of one store, newest first; only names starting with `namePrefix` are listed at all. */
+export async function listStore(store: Storage, namePrefix = ''): Promise<BackupEntry[]> {
   const archives = new Map<string, StoredObject>();
   const manifests = new Map<string, StoredObject>();
-  for await (const object of store.list()) {
+  for await (const object of store.list(namePrefix)) {
     if (object.name.endsWith(ARCHIVE_SUFFIX))
       archives.set(object.name.slice(0, -ARCHIVE_SUFFIX.length), object);
     else if (object.name.endsWith(MANIFEST_SUFFIX))

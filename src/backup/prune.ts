@@ -14,6 +14,7 @@ import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { listStore, readManifest } from './catalog.js';
 import { archiveName, manifestName } from './manifest.js';
+import { DEFAULT_NAME_PREFIX } from './names.js';
 import { planRetention, type RetentionBackup, type RetentionDecision } from './retention.js';
 
 export interface PruneDeps {
@@ -40,7 +41,9 @@ export async function prune(
   for (const store of stores) {
     let entries;
     try {
-      entries = (await listStore(store)).filter((e) => e.complete && e.defaultNamed);
+      // Only default-named backups can be candidates, so only they are listed: even with an empty
+      // S3_PREFIX, prune never walks the rest of the bucket.
+      entries = (await listStore(store, DEFAULT_NAME_PREFIX)).filter((e) => e.complete && e.defaultNamed);
     } catch (error) {
       throw new JobError(`Prune failed: cannot list ${store.location}: ${(error as Error).message}`, {
         cause: error,

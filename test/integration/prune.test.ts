@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackupName } from '../../src/backup/names.js';
 import { runCli } from '../helpers/cli.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
+import { startS3Proxy, type S3Proxy } from '../helpers/s3proxy.js';
 
 let s3: TestS3;
+let proxy: S3Proxy;
 let client: S3Client;
 let dir: string;
 let env: Record<string, string>;
@@ -80,8 +82,10 @@ beforeAll(async () => {
   await client.send(
     new PutObjectCommand({ Bucket: s3.bucket, Key: `elsewhere/${automatic[4]!.name}.sql.gz`, Body: 'x' }),
   );
+  proxy = await startS3Proxy(s3.endpoint);
   env = {
     ...s3.env,
+    S3_ENDPOINT: proxy.endpoint,
     S3_PREFIX: 'nightly/',
     BACKUP_DIR: dir,
     PGDATABASE: DB,
@@ -95,6 +99,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client?.destroy();
+  await proxy?.close();
   await s3?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -125,6 +130,13 @@ describe('prune', () => {
     ].sort();
     expect(readdirSync(dir).sort()).toEqual(survivors);
     expect(await s3Names()).toEqual([...survivors, `elsewhere/${automatic[4]!.name}.sql.gz`].sort());
+  });
+
+  it('lists only default-named keys under the prefix, never the bucket', () => {
+    const lists = proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('list-type=2'));
+    expect(lists.length).toBeGreaterThan(0);
+    for (const r of lists)
+      expect(new URL(r.url, 'http://x').searchParams.get('prefix')).toBe('nightly/chatflow_backup_');
   });
 
   it('running it again deletes nothing more', async () => {
