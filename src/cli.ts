@@ -7,11 +7,32 @@ import { loadConfig, type Config } from './config.js';
 import { describeError, ExitCode, exitCodeOf, ChatflowError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import type { CommandContext } from './command.js';
-import { registerMigrateCommands } from '../scripts/migrate.js';
-import { registerRolesCommand } from '../scripts/roles.js';
-import { registerBackupCommands } from '../scripts/backup.js';
-import { registerRestoreCommand } from '../scripts/restore.js';
-import { registerStartCommand } from '../scripts/start.js';
+
+type Register = (program: Command, context: CommandContext) => void;
+
+/**
+ * Job modules by command name, loaded only when their command runs: a `status` need not load the AWS SDK,
+ * which keeps start-up fast and a backup's memory small. Help and unknown commands load them all.
+ */
+const migrateModule = async (): Promise<Register> => (await import('../scripts/migrate.js')).registerMigrateCommands;
+const backupModule = async (): Promise<Register> => (await import('../scripts/backup.js')).registerBackupCommands;
+const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
+  migrate: migrateModule,
+  status: migrateModule,
+  roles: async () => (await import('../scripts/roles.js')).registerRolesCommand,
+  backup: backupModule,
+  list: backupModule,
+  verify: backupModule,
+  prune: backupModule,
+  restore: async () => (await import('../scripts/restore.js')).registerRestoreCommand,
+  start: async () => (await import('../scripts/start.js')).registerStartCommand,
+};
+
+async function loadCommands(command: string | undefined): Promise<Register[]> {
+  const one = command === undefined ? undefined : COMMAND_MODULES[command];
+  const loaders = one ? [one] : [...new Set(Object.values(COMMAND_MODULES))];
+  return Promise.all(loaders.map((load) => load()));
+}
 
 function buildContext(): CommandContext {
   let config: Readonly<Config> | undefined;
@@ -32,12 +53,8 @@ async function main(argv: string[]): Promise<void> {
     .description('ChatFlow database operations: migrations, backups, restores and the sidecar.')
     .showHelpAfterError('(run chatflow-db --help for usage)')
     .exitOverride();
-  registerMigrateCommands(program, context);
-  registerRolesCommand(program, context);
-  registerBackupCommands(program, context);
-  registerRestoreCommand(program, context);
-  registerStartCommand(program, context);
   try {
+    for (const register of await loadCommands(argv[2])) register(program, context);
     // Load the configuration before any job runs so that every problem is reported at once.
     program.hook('preAction', () => {
       context.config();

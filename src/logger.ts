@@ -2,8 +2,9 @@
  * pino everywhere: JSON lines in containers, pretty text on a terminal. Logs go to stderr so that
  * stdout carries only command output (`list --json`, `status --json`).
  */
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyStream, PrettyOptions } from 'pino-pretty';
 
 export type { Logger };
 
@@ -28,6 +29,8 @@ export function createLogger(options: LoggerOptions, destination: NodeJS.Writabl
   const usePretty = options.format === 'pretty' || (options.format === 'auto' && process.stderr.isTTY === true);
   const base = { level: options.level, redact: { paths: REDACT, censor: '[redacted]' }, base: undefined };
   if (usePretty) {
+    // Loaded only for a terminal: containers log JSON and need not pay for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as (options: PrettyOptions) => PrettyStream;
     return pino(base, pretty({ destination, sync: true, colorize: process.stderr.isTTY === true, ignore: 'pid,hostname' }));
   }
   return pino(base, pino.destination({ dest: 2, sync: true }));
