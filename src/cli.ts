@@ -14,8 +14,10 @@ type Register = (program: Command, context: CommandContext) => void;
  * Job modules by command name, loaded only when their command runs: a `status` need not load the AWS SDK,
  * which keeps start-up fast and a backup's memory small. Help and unknown commands load them all.
  */
-const migrateModule = async (): Promise<Register> => (await import('../scripts/migrate.js')).registerMigrateCommands;
-const backupModule = async (): Promise<Register> => (await import('../scripts/backup.js')).registerBackupCommands;
+const migrateModule = async (): Promise<Register> =>
+  (await import('../scripts/migrate.js')).registerMigrateCommands;
+const backupModule = async (): Promise<Register> =>
+  (await import('../scripts/backup.js')).registerBackupCommands;
 const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
   migrate: migrateModule,
   status: migrateModule,

@@ -27,54 +27,153 @@ export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.ur
 
 export const SETTINGS: readonly Setting[] = [
   // Connection
-  { name: 'DATABASE_URL', description: 'postgres://user:password@host:port/database[?sslmode=...]. Its parts win over the PG* variables.', secret: true },
-  { name: 'PGHOST', default: 'localhost', description: 'Database host (used for parts DATABASE_URL does not give).' },
+  {
+    name: 'DATABASE_URL',
+    description:
+      'postgres://user:password@host:port/database[?sslmode=...]. Its parts win over the PG* variables.',
+    secret: true,
+  },
+  {
+    name: 'PGHOST',
+    default: 'localhost',
+    description: 'Database host (used for parts DATABASE_URL does not give).',
+  },
   { name: 'PGPORT', default: '5432', description: 'Database port.' },
   { name: 'PGUSER', default: 'postgres', description: 'Owner role: runs migrations, backups and restores.' },
-  { name: 'PGPASSWORD', description: 'Password of PGUSER. Passed to pg_dump/psql in the environment, never in argv.', secret: true },
+  {
+    name: 'PGPASSWORD',
+    description: 'Password of PGUSER. Passed to pg_dump/psql in the environment, never in argv.',
+    secret: true,
+  },
   { name: 'PGDATABASE', default: 'value of PGUSER', description: 'The ChatFlow database.' },
-  { name: 'PGSSLMODE', description: 'libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full.' },
-  { name: 'DB_WAIT_TIMEOUT', default: '60', description: 'Seconds to keep retrying the first connection (backoff) before exit code 4.' },
+  {
+    name: 'PGSSLMODE',
+    description: 'libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full.',
+  },
+  {
+    name: 'DB_WAIT_TIMEOUT',
+    default: '60',
+    description: 'Seconds to keep retrying the first connection (backoff) before exit code 4.',
+  },
   // Migrations
-  { name: 'MIGRATIONS_DIR', default: '<package>/migrations', description: 'Folder of NNN_name.sql migration files.' },
-  { name: 'MIGRATE_LOCK_TIMEOUT', default: '600', description: 'Seconds a migrate waits for another one holding the migration lock.' },
-  { name: 'MIGRATE_DDL_LOCK_TIMEOUT', default: '10', description: 'Seconds a migration statement waits for a table lock (lock_timeout) before it is retried with backoff; a file may override it.' },
-  { name: 'MIGRATE_STATEMENT_TIMEOUT', default: '3600', description: 'Seconds one migration statement may run (statement_timeout, 0 = no limit); a file may override it.' },
+  {
+    name: 'MIGRATIONS_DIR',
+    default: '<package>/migrations',
+    description: 'Folder of NNN_name.sql migration files.',
+  },
+  {
+    name: 'MIGRATE_LOCK_TIMEOUT',
+    default: '600',
+    description: 'Seconds a migrate waits for another one holding the migration lock.',
+  },
+  {
+    name: 'MIGRATE_DDL_LOCK_TIMEOUT',
+    default: '10',
+    description:
+      'Seconds a migration statement waits for a table lock (lock_timeout) before it is retried with backoff; a file may override it.',
+  },
+  {
+    name: 'MIGRATE_STATEMENT_TIMEOUT',
+    default: '3600',
+    description:
+      'Seconds one migration statement may run (statement_timeout, 0 = no limit); a file may override it.',
+  },
   // Application role
-  { name: 'APP_DB_USER', default: 'chatflow_user', description: 'The limited application role that `roles` creates or updates.' },
-  { name: 'APP_DB_PASSWORD', description: 'Its password (required by `roles`, and by `start` to manage the role).', secret: true },
+  {
+    name: 'APP_DB_USER',
+    default: 'chatflow_user',
+    description: 'The limited application role that `roles` creates or updates.',
+  },
+  {
+    name: 'APP_DB_PASSWORD',
+    description: 'Its password (required by `roles`, and by `start` to manage the role).',
+    secret: true,
+  },
   // Time
   { name: 'TZ', default: 'UTC', description: 'Time zone of backup names and of BACKUP_SCHEDULE.' },
   // Backups
-  { name: 'BACKUP_DIR', default: '/backups (when S3_BUCKET is unset)', description: 'Local backup directory. With S3_BUCKET set, local copies are made only if BACKUP_DIR is set.' },
+  {
+    name: 'BACKUP_DIR',
+    default: '/backups (when S3_BUCKET is unset)',
+    description:
+      'Local backup directory. With S3_BUCKET set, local copies are made only if BACKUP_DIR is set.',
+  },
   { name: 'S3_BUCKET', description: 'Bucket for backups; enables the S3 store.' },
-  { name: 'S3_PREFIX', default: '', description: 'Key prefix, e.g. `prod/`; objects are <S3_PREFIX><name>.sql.gz.' },
+  {
+    name: 'S3_PREFIX',
+    default: '',
+    description: 'Key prefix, e.g. `prod/`; objects are <S3_PREFIX><name>.sql.gz.',
+  },
   { name: 'S3_ENDPOINT', description: 'Endpoint URL for S3-compatible storage (MinIO, R2, B2, Ceph).' },
   { name: 'S3_REGION', default: 'us-east-1', description: 'Region (use `auto` for R2).' },
-  { name: 'S3_FORCE_PATH_STYLE', default: 'false', description: 'Path-style addressing (MinIO, Ceph, s3rver).' },
-  { name: 'AWS_ACCESS_KEY_ID', description: 'S3 credentials; unset uses the AWS SDK default chain (profiles, instance roles).', secret: true },
+  {
+    name: 'S3_FORCE_PATH_STYLE',
+    default: 'false',
+    description: 'Path-style addressing (MinIO, Ceph, s3rver).',
+  },
+  {
+    name: 'AWS_ACCESS_KEY_ID',
+    description: 'S3 credentials; unset uses the AWS SDK default chain (profiles, instance roles).',
+    secret: true,
+  },
   { name: 'AWS_SECRET_ACCESS_KEY', description: 'S3 secret key.', secret: true },
   { name: 'BACKUP_COMPRESSION_LEVEL', default: '6', description: 'gzip level 1-9.' },
-  { name: 'BACKUP_COMPRESSION_THREADS', default: 'number of CPUs', description: 'Worker threads compressing gzip members in parallel.' },
-  { name: 'BACKUP_PROGRESS_INTERVAL', default: '5', description: 'Seconds between progress log lines of a running backup or restore.' },
-  { name: 'BACKUP_SCHEDULE', default: '0 2 * * *', description: 'Cron expression (node-cron, optional seconds field) of scheduled backups, in TZ.' },
+  {
+    name: 'BACKUP_COMPRESSION_THREADS',
+    default: 'number of CPUs',
+    description: 'Worker threads compressing gzip members in parallel.',
+  },
+  {
+    name: 'BACKUP_PROGRESS_INTERVAL',
+    default: '5',
+    description: 'Seconds between progress log lines of a running backup or restore.',
+  },
+  {
+    name: 'BACKUP_SCHEDULE',
+    default: '0 2 * * *',
+    description: 'Cron expression (node-cron, optional seconds field) of scheduled backups, in TZ.',
+  },
   { name: 'BACKUP_ON_START', default: 'false', description: '`start` takes a backup right after migrating.' },
   // Retention (a backup is kept when any rule keeps it; 0 turns a rule off; all 0 keeps everything)
   { name: 'BACKUP_KEEP_LAST', default: '7', description: 'Keep the newest N automatic backups.' },
   { name: 'BACKUP_KEEP_DAYS', default: '0', description: 'Keep automatic backups younger than N days.' },
-  { name: 'BACKUP_KEEP_DAILY', default: '7', description: 'Keep the newest backup of each of the last N days.' },
-  { name: 'BACKUP_KEEP_WEEKLY', default: '4', description: 'Keep the newest backup of each of the last N ISO weeks.' },
-  { name: 'BACKUP_KEEP_MONTHLY', default: '6', description: 'Keep the newest backup of each of the last N months.' },
+  {
+    name: 'BACKUP_KEEP_DAILY',
+    default: '7',
+    description: 'Keep the newest backup of each of the last N days.',
+  },
+  {
+    name: 'BACKUP_KEEP_WEEKLY',
+    default: '4',
+    description: 'Keep the newest backup of each of the last N ISO weeks.',
+  },
+  {
+    name: 'BACKUP_KEEP_MONTHLY',
+    default: '6',
+    description: 'Keep the newest backup of each of the last N months.',
+  },
   // Sidecar
-  { name: 'HEALTH_PORT', default: '8080', description: 'Port of /healthz and /metrics (`start`); 0 disables the server.' },
+  {
+    name: 'HEALTH_PORT',
+    default: '8080',
+    description: 'Port of /healthz and /metrics (`start`); 0 disables the server.',
+  },
   { name: 'HEALTH_HOST', default: '0.0.0.0', description: 'Address the health server listens on.' },
-  { name: 'NOTIFY_WEBHOOK_URL', description: 'JSON POST on each failure (and success with NOTIFY_ON_SUCCESS).', secret: true },
+  {
+    name: 'NOTIFY_WEBHOOK_URL',
+    description: 'JSON POST on each failure (and success with NOTIFY_ON_SUCCESS).',
+    secret: true,
+  },
   { name: 'NOTIFY_ON_SUCCESS', default: 'false', description: 'Also notify successful backups.' },
   { name: 'NOTIFY_TIMEOUT', default: '10', description: 'Seconds one notification attempt may take.' },
   { name: 'NOTIFY_RETRIES', default: '3', description: 'Retries of a failed notification (with backoff).' },
   // Logging
   { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent.' },
-  { name: 'LOG_FORMAT', default: 'auto', description: '`json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise).' },
+  {
+    name: 'LOG_FORMAT',
+    default: 'auto',
+    description: '`json`, `pretty`, or `auto` (pretty on a terminal, JSON otherwise).',
+  },
 ];
 
 export interface DatabaseConfig {
@@ -136,7 +235,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 const OWN_PREFIXES = ['BACKUP_', 'MIGRATE_', 'S3_', 'NOTIFY_', 'HEALTH_', 'APP_DB_', 'DB_WAIT'];
 
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => {
-  const range = max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
+  const range =
+    max === Number.MAX_SAFE_INTEGER ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
   return z
     .string()
     .trim()
@@ -186,15 +286,21 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
   };
 
   const timeZone = text('TZ', 'UTC') ?? 'UTC';
-  if (!isTimeZone(timeZone)) problems.push(`TZ must be an IANA time zone such as UTC or Europe/Berlin (got "${timeZone}")`);
+  if (!isTimeZone(timeZone))
+    problems.push(`TZ must be an IANA time zone such as UTC or Europe/Berlin (got "${timeZone}")`);
 
   const s3 = readS3(values, problems, read);
   const localDir = values.get('BACKUP_DIR') ?? (s3 ? undefined : '/backups');
 
   const schedule = text('BACKUP_SCHEDULE', '0 2 * * *') ?? '0 2 * * *';
-  if (!isValidCron(schedule)) problems.push(`BACKUP_SCHEDULE must be a cron expression such as "0 2 * * *" (got "${schedule}")`);
+  if (!isValidCron(schedule))
+    problems.push(`BACKUP_SCHEDULE must be a cron expression such as "0 2 * * *" (got "${schedule}")`);
 
-  const webhookUrl = read('NOTIFY_WEBHOOK_URL', z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), undefined);
+  const webhookUrl = read(
+    'NOTIFY_WEBHOOK_URL',
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    undefined,
+  );
 
   const config: Config = {
     database,
@@ -204,7 +310,15 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
       ddlLockTimeoutMs: seconds('MIGRATE_DDL_LOCK_TIMEOUT', '10', 1),
       statementTimeoutMs: seconds('MIGRATE_STATEMENT_TIMEOUT', '3600'),
     },
-    appRole: { user: read('APP_DB_USER', z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier'), 'chatflow_user') ?? 'chatflow_user', password: values.get('APP_DB_PASSWORD') },
+    appRole: {
+      user:
+        read(
+          'APP_DB_USER',
+          z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier'),
+          'chatflow_user',
+        ) ?? 'chatflow_user',
+      password: values.get('APP_DB_PASSWORD'),
+    },
     timeZone,
     backup: {
       localDir,
@@ -233,7 +347,9 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
       retries: read('NOTIFY_RETRIES', integer(0, 20), '3') ?? 3,
     },
     log: {
-      level: read('LOG_LEVEL', z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info') ?? 'info',
+      level:
+        read('LOG_LEVEL', z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info') ??
+        'info',
       format: read('LOG_FORMAT', z.enum(['auto', 'json', 'pretty']), 'auto') ?? 'auto',
     },
   };
@@ -255,7 +371,9 @@ function resolveValues(env: Env, problems: string[]): Map<string, string> {
       try {
         values.set(setting.name, readFileSync(file, 'utf8').replace(/\r?\n$/, ''));
       } catch (error) {
-        problems.push(`${setting.name}_FILE points to "${file}", which cannot be read (${(error as Error).message})`);
+        problems.push(
+          `${setting.name}_FILE points to "${file}", which cannot be read (${(error as Error).message})`,
+        );
       }
     } else if (direct !== undefined) {
       values.set(setting.name, direct);
@@ -313,13 +431,20 @@ function readS3(
   const bucket = values.get('S3_BUCKET');
   const accessKeyId = values.get('AWS_ACCESS_KEY_ID');
   const secretAccessKey = values.get('AWS_SECRET_ACCESS_KEY');
-  const endpoint = read('S3_ENDPOINT', z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), undefined);
+  const endpoint = read(
+    'S3_ENDPOINT',
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    undefined,
+  );
   if (!bucket) {
-    if (endpoint !== undefined || values.has('S3_PREFIX')) problems.push('S3_BUCKET is required when S3_ENDPOINT or S3_PREFIX is set');
+    if (endpoint !== undefined || values.has('S3_PREFIX'))
+      problems.push('S3_BUCKET is required when S3_ENDPOINT or S3_PREFIX is set');
     return undefined;
   }
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (or neither, for the SDK default chain)');
+    problems.push(
+      'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (or neither, for the SDK default chain)',
+    );
   }
   const prefix = values.get('S3_PREFIX') ?? '';
   if (prefix.startsWith('/') || prefix.split('/').includes('..')) {
@@ -332,7 +457,9 @@ function readS3(
     region: values.get('S3_REGION') ?? 'us-east-1',
     forcePathStyle: read('S3_FORCE_PATH_STYLE', boolean, 'false') ?? false,
     credentials:
-      accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey } : undefined,
+      accessKeyId !== undefined && secretAccessKey !== undefined
+        ? { accessKeyId, secretAccessKey }
+        : undefined,
   };
 }
 

@@ -77,7 +77,11 @@ export async function connect(db: DatabaseConfig, database = db.database): Promi
  * Connects, retrying with backoff (0.25 s doubling to 5 s) while the server is starting or unreachable,
  * up to `db.waitTimeoutMs`. Authentication errors and a missing database fail at once.
  */
-export async function connectWithWait(db: DatabaseConfig, logger: Logger, database = db.database): Promise<Client> {
+export async function connectWithWait(
+  db: DatabaseConfig,
+  logger: Logger,
+  database = db.database,
+): Promise<Client> {
   const deadline = Date.now() + db.waitTimeoutMs;
   let delay = 250;
   for (let attempt = 1; ; attempt++) {
@@ -97,7 +101,10 @@ export async function connectWithWait(db: DatabaseConfig, logger: Logger, databa
         }
         throw error;
       }
-      logger.info({ attempt, target: describeTarget(db, database), retryInMs: delay }, 'waiting for the database');
+      logger.info(
+        { attempt, target: describeTarget(db, database), retryInMs: delay },
+        'waiting for the database',
+      );
       await sleep(delay);
       delay = Math.min(delay * 2, 5000);
     }
@@ -107,9 +114,13 @@ export async function connectWithWait(db: DatabaseConfig, logger: Logger, databa
 function unreachable(db: DatabaseConfig, database: string, error: unknown): ChatflowError {
   const code = sqlState(error);
   const reason = (code && FATAL_CODES[code]) ?? (error as Error).message;
-  return new ChatflowError(`Cannot connect to ${describeTarget(db, database)}: ${reason}`, ExitCode.unreachable, {
-    cause: error,
-  });
+  return new ChatflowError(
+    `Cannot connect to ${describeTarget(db, database)}: ${reason}`,
+    ExitCode.unreachable,
+    {
+      cause: error,
+    },
+  );
 }
 
 export function sqlState(error: unknown): string | undefined {
@@ -118,7 +129,11 @@ export function sqlState(error: unknown): string | undefined {
 }
 
 /** Runs `fn` with a fresh client and always closes it. */
-export async function withClient<T>(db: DatabaseConfig, fn: (client: Client) => Promise<T>, database?: string): Promise<T> {
+export async function withClient<T>(
+  db: DatabaseConfig,
+  fn: (client: Client) => Promise<T>,
+  database?: string,
+): Promise<T> {
   const client = await connect(db, database);
   try {
     return await fn(client);

@@ -61,7 +61,8 @@ export function describeError(error: unknown): string {
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
     const message = current instanceof Error ? current.message : JSON.stringify(current);
     // A cause whose message is already in the text (wrapped errors often quote it) adds nothing.
-    if (!lines.some((line) => line.includes(message))) lines.push(depth === 0 ? message : `caused by: ${message}`);
+    if (!lines.some((line) => line.includes(message)))
+      lines.push(depth === 0 ? message : `caused by: ${message}`);
     current = current instanceof Error ? current.cause : undefined;
   }
   return lines.join('\n');

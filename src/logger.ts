@@ -25,13 +25,20 @@ const REDACT = [
   '*.webhookUrl',
 ];
 
-export function createLogger(options: LoggerOptions, destination: NodeJS.WritableStream = process.stderr): Logger {
-  const usePretty = options.format === 'pretty' || (options.format === 'auto' && process.stderr.isTTY === true);
+export function createLogger(
+  options: LoggerOptions,
+  destination: NodeJS.WritableStream = process.stderr,
+): Logger {
+  const usePretty =
+    options.format === 'pretty' || (options.format === 'auto' && process.stderr.isTTY === true);
   const base = { level: options.level, redact: { paths: REDACT, censor: '[redacted]' }, base: undefined };
   if (usePretty) {
     // Loaded only for a terminal: containers log JSON and need not pay for it.
     const pretty = createRequire(import.meta.url)('pino-pretty') as (options: PrettyOptions) => PrettyStream;
-    return pino(base, pretty({ destination, sync: true, colorize: process.stderr.isTTY === true, ignore: 'pid,hostname' }));
+    return pino(
+      base,
+      pretty({ destination, sync: true, colorize: process.stderr.isTTY === true, ignore: 'pid,hostname' }),
+    );
   }
   return pino(base, pino.destination({ dest: 2, sync: true }));
 }

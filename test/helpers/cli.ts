@@ -31,7 +31,9 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const fullEnv = Object.fromEntries(
-      Object.entries({ ...baseEnv(), ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      Object.entries({ ...baseEnv(), ...env }).filter(
+        (entry): entry is [string, string] => entry[1] !== undefined,
+      ),
     );
     const child = spawn(process.execPath, [CLI, ...args], { env: fullEnv, cwd: REPO_ROOT });
     let stdout = '';

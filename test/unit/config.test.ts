@@ -15,7 +15,12 @@ function problemsOf(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('gives documented defaults for an empty environment', () => {
     const config = loadConfig({}, 2);
-    expect(config.database).toMatchObject({ host: 'localhost', port: 5432, user: 'postgres', database: 'postgres' });
+    expect(config.database).toMatchObject({
+      host: 'localhost',
+      port: 5432,
+      user: 'postgres',
+      database: 'postgres',
+    });
     expect(config.backup.localDir).toBe('/backups');
     expect(config.backup.s3).toBeUndefined();
     expect(config.backup.compressionThreads).toBe(2);
@@ -24,8 +29,18 @@ describe('loadConfig', () => {
   });
 
   it('lets DATABASE_URL parts win over PG* variables and fills the rest from them', () => {
-    const config = loadConfig({ DATABASE_URL: 'postgres://app:p%40ss@db:6543/chat', PGHOST: 'ignored', PGSSLMODE: 'require' }, 2);
-    expect(config.database).toMatchObject({ host: 'db', port: 6543, user: 'app', password: 'p@ss', database: 'chat', sslMode: 'require' });
+    const config = loadConfig(
+      { DATABASE_URL: 'postgres://app:p%40ss@db:6543/chat', PGHOST: 'ignored', PGSSLMODE: 'require' },
+      2,
+    );
+    expect(config.database).toMatchObject({
+      host: 'db',
+      port: 6543,
+      user: 'app',
+      password: 'p@ss',
+      database: 'chat',
+      sslMode: 'require',
+    });
   });
 
   it('reports every problem at once', () => {
@@ -56,7 +71,12 @@ describe('loadConfig', () => {
   it('turns S3 on with S3_BUCKET and local copies off unless BACKUP_DIR is set', () => {
     const s3Only = loadConfig({ S3_BUCKET: 'b', S3_PREFIX: 'prod/' }, 2);
     expect(s3Only.backup.localDir).toBeUndefined();
-    expect(s3Only.backup.s3).toMatchObject({ bucket: 'b', prefix: 'prod/', region: 'us-east-1', forcePathStyle: false });
+    expect(s3Only.backup.s3).toMatchObject({
+      bucket: 'b',
+      prefix: 'prod/',
+      region: 'us-east-1',
+      forcePathStyle: false,
+    });
     const both = loadConfig({ S3_BUCKET: 'b', BACKUP_DIR: '/data' }, 2);
     expect(both.backup.localDir).toBe('/data');
   });
