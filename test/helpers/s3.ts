@@ -1,6 +1,8 @@
 /**
  * A real S3-protocol server on loopback (s3rver), with its own temporary directory and bucket.
+ * Listings page past 1,000 keys like real S3 (see allowS3rverPaging).
  */
+import crypto from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ export interface TestS3 {
 }
 
 export async function startS3(bucket = 'chatflow-test'): Promise<TestS3> {
+  allowS3rverPaging();
   const directory = mkdtempSync(join(tmpdir(), 'cfdb-s3rver-'));
   const server = new S3rver({
     address: '127.0.0.1',
@@ -42,4 +45,42 @@ export async function startS3(bucket = 'chatflow-test'): Promise<TestS3> {
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+type CipherFactory = (
+  algorithm: string,
+  key: crypto.CipherKey,
+  iv: crypto.BinaryLike | null,
+  options?: unknown,
+) => crypto.Cipher | crypto.Decipher;
+
+const PATCHED = Symbol.for('chatflow-db.test.s3rver-paging');
+
+/**
+ * s3rver 3.7 encrypts ListObjectsV2 continuation tokens with DES, which Node 17+ (OpenSSL 3) has only
+ * with --openssl-legacy-provider: without it, every listing longer than one page (1,000 keys) fails
+ * with InternalError. s3rver runs in this process, so this swaps its DES for AES-128-CBC (key and
+ * 8-byte IV doubled to 16 bytes; s3rver's token framing is unchanged). Tokens are opaque to clients,
+ * and only s3rver asks for 'des' here. Done once per process, in-process rather than in a child with
+ * the legacy provider: no extra process, port handshake or OpenSSL build dependency.
+ */
+function allowS3rverPaging(): void {
+  const target = crypto as unknown as {
+    [PATCHED]?: true;
+    createCipheriv: CipherFactory;
+    createDecipheriv: CipherFactory;
+  };
+  if (target[PATCHED]) return;
+  target[PATCHED] = true;
+  const double = (bytes: crypto.BinaryLike | crypto.CipherKey | null): Buffer => {
+    const buffer = Buffer.from(bytes as Buffer);
+    return Buffer.concat([buffer, buffer]);
+  };
+  for (const name of ['createCipheriv', 'createDecipheriv'] as const) {
+    const original = target[name].bind(crypto);
+    target[name] = (algorithm, key, iv, options) =>
+      algorithm === 'des'
+        ? original('aes-128-cbc', double(key), double(iv))
+        : original(algorithm, key, iv, options);
+  }
 }

@@ -8,8 +8,7 @@ import { findLatestBackup, listBackups } from '../../scripts/backup.js';
 import { sleep } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { runCli } from '../helpers/cli.js';
-import type { TestS3 } from '../helpers/s3.js';
-import { startPagingS3 } from '../helpers/s3-paged.js';
+import { startS3, type TestS3 } from '../helpers/s3.js';
 
 let s3: TestS3;
 let client: S3Client;
@@ -24,7 +23,7 @@ const nameAt = (i: number): string =>
   `chatflow_backup_2024${String(1 + (Math.floor(i / 28) % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}_${String(i).padStart(6, '0')}`;
 
 beforeAll(async () => {
-  s3 = await startPagingS3();
+  s3 = await startS3();
   client = new S3Client({
     endpoint: s3.endpoint,
     region: 'us-east-1',

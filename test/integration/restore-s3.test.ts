@@ -13,7 +13,6 @@ import { runCli } from '../helpers/cli.js';
 import { adminQuery, dbEnv, uniqueName } from '../helpers/database.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import {
-  allowS3rverPagination,
   databasesStartingWith,
   dropDatabasesStartingWith,
   manifestFor,
@@ -27,7 +26,6 @@ let s3: TestS3;
 let sourceSnapshot: Record<string, string>;
 
 beforeAll(async () => {
-  allowS3rverPagination();
   s3 = await startS3();
   await adminQuery(`CREATE DATABASE "${source}"`);
   await seed(source);

@@ -3,7 +3,7 @@
  * old script made them (`pg_dump | gzip`), optionally with a manifest of the right (or wrong) sha256.
  */
 import { execFileSync } from 'node:child_process';
-import crypto, { createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -145,44 +145,4 @@ export function logMessages(stderr: string): string[] {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => (JSON.parse(line) as { msg?: string }).msg ?? '');
-}
-
-/**
- * s3rver 3.7 encrypts ListObjectsV2 continuation tokens with DES, which Node 17+ (OpenSSL 3) no longer
- * offers without --openssl-legacy-provider: every listing longer than one page fails with InternalError.
- * This swaps DES for AES-128-CBC in this process (where s3rver runs) with the same 8-byte IV framing,
- * so that tests can list past 1,000 objects. Only s3rver calls these with 'des'.
- */
-export function allowS3rverPagination(): void {
-  const patched = crypto as unknown as {
-    __cfdbDes?: boolean;
-    createCipheriv: typeof crypto.createCipheriv;
-    createDecipheriv: typeof crypto.createDecipheriv;
-  };
-  if (patched.__cfdbDes) return;
-  patched.__cfdbDes = true;
-  const cipheriv = crypto.createCipheriv.bind(crypto);
-  const decipheriv = crypto.createDecipheriv.bind(crypto);
-  const widen = (b: crypto.BinaryLike | crypto.CipherKey | null): Buffer => {
-    const buf = Buffer.from(b as Buffer);
-    return Buffer.concat([buf, buf]);
-  };
-  patched.createCipheriv = ((
-    algorithm: string,
-    key: crypto.CipherKey,
-    iv: crypto.BinaryLike | null,
-    options?: unknown,
-  ) =>
-    algorithm === 'des'
-      ? cipheriv('aes-128-cbc', widen(key), widen(iv))
-      : cipheriv(algorithm, key, iv, options as never)) as typeof crypto.createCipheriv;
-  patched.createDecipheriv = ((
-    algorithm: string,
-    key: crypto.CipherKey,
-    iv: crypto.BinaryLike | null,
-    options?: unknown,
-  ) =>
-    algorithm === 'des'
-      ? decipheriv('aes-128-cbc', widen(key), widen(iv))
-      : decipheriv(algorithm, key, iv, options as never)) as typeof crypto.createDecipheriv;
 }
