@@ -62,3 +62,21 @@ export function dbEnv(database: string): Record<string, string> {
   if (testServer.password) env.PGPASSWORD = testServer.password;
   return env;
 }
+
+/**
+ * Drops a throwaway role with everything it owns or was granted, in every database (roles are
+ * cluster-wide, so a role left behind outlives the test run). Does nothing if it does not exist.
+ */
+export async function dropRole(role: string): Promise<void> {
+  const { rows } = await adminQuery<{ datname: string }>(
+    `SELECT d.datname FROM pg_database d, pg_roles r
+     WHERE r.rolname = $1 AND d.datallowconn
+       AND (d.datname = current_database() OR d.oid IN (SELECT dbid FROM pg_shdepend WHERE refobjid = r.oid))`,
+    [role],
+  );
+  for (const { datname } of rows) {
+    await adminQuery(`REASSIGN OWNED BY "${role}" TO CURRENT_USER`, [], datname);
+    await adminQuery(`DROP OWNED BY "${role}"`, [], datname);
+  }
+  await adminQuery(`DROP ROLE IF EXISTS "${role}"`);
+}
