@@ -1,4 +1,5 @@
 /** Names of the databases a restore creates next to its target. Pure, so unit-tested. */
+import { wallClock } from '../backup/names.js';
 import { UsageError } from '../errors.js';
 
 /** PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1). */
@@ -14,18 +15,8 @@ export interface RestoreNames {
 
 /** `YYYYMMDD_HHMMSS` of `date` in `timeZone` (the same clock as backup names). */
 export function timestamp(date: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(date);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '00';
-  return `${get('year')}${get('month')}${get('day')}_${get('hour')}${get('minute')}${get('second')}`;
+  const t = wallClock(date, timeZone);
+  return `${t.year}${t.month}${t.day}_${t.hour}${t.minute}${t.second}`;
 }
 
 /**
