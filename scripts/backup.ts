@@ -20,6 +20,7 @@ import { dumpToStores } from '../src/backup/pipeline.js';
 import { listBackups } from '../src/backup/catalog.js';
 import { prune } from '../src/backup/prune.js';
 import { verifyBackup } from '../src/backup/verify.js';
+import { unlessAborted } from '../src/abort.js';
 import type { Clock } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
 import type { CommandContext } from '../src/command.js';
@@ -71,14 +72,17 @@ export async function backup(
       : defaultBackupName(startedAt, config.timeZone);
   const stores = deps.stores ?? openStores(config);
   const locations = stores.map((s) => s.location);
-  await refuseExisting(name, stores);
+  await unlessAborted(refuseExisting(name, stores), options.signal);
 
   const fail = (what: string, error: unknown): JobError =>
     new JobError(`Backup ${name} failed: ${what}. Nothing was stored.`, { cause: error });
   let source;
   let dumpVersion;
   try {
-    [source, dumpVersion] = await Promise.all([describeSource(config.database), pgDumpVersion()]);
+    [source, dumpVersion] = await unlessAborted(
+      Promise.all([describeSource(config.database), pgDumpVersion()]),
+      options.signal,
+    );
   } catch (error) {
     throw fail((error as Error).message, error);
   }
