@@ -4,9 +4,9 @@
 #
 # The runtime is the official PostgreSQL image, so pg_dump/psql are PostgreSQL 17: pg_dump must be at
 # least as new as the server it dumps (it refuses newer servers), and 17 covers servers 9.2-17.
-# Node.js 22 LTS is copied in from the official node image of the same Debian release (bookworm).
+# Node.js 24 (the active LTS in 2026) is copied in from the official node image of the same Debian release (bookworm).
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 ARG PG_IMAGE=postgres:17-bookworm
 
 # 1. Build: all dependencies, compile TypeScript into dist/.
