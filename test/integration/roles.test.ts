@@ -15,6 +15,7 @@ import {
   createDatabase,
   dbEnv,
   dropDatabase,
+  dropRole,
   testServer,
   uniqueName,
 } from '../helpers/database.js';
@@ -62,8 +63,11 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await dropDatabase(db);
-  for (const role of roles) await adminQuery(`DROP ROLE IF EXISTS "${role}"`);
+  try {
+    await dropDatabase(db);
+  } finally {
+    for (const role of roles) await dropRole(role);
+  }
 });
 
 describe('roles', () => {

@@ -58,14 +58,19 @@ describe('loadConfig', () => {
   });
 
   it('reads *_FILE secrets and refuses both forms at once', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const dir = mkdtempSync('/tmp/cfdb-config-');
-    writeFileSync(`${dir}/pw`, 's3cret\n');
-    expect(loadConfig({ PGPASSWORD_FILE: `${dir}/pw` }, 2).database.password).toBe('s3cret');
-    expect(problemsOf({ PGPASSWORD: 'a', PGPASSWORD_FILE: `${dir}/pw` })).toEqual([
-      'PGPASSWORD and PGPASSWORD_FILE are both set; keep one',
-    ]);
-    expect(problemsOf({ APP_DB_PASSWORD_FILE: `${dir}/missing` })[0]).toMatch(/cannot be read/);
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/cfdb-config-`);
+    try {
+      writeFileSync(`${dir}/pw`, 's3cret\n');
+      expect(loadConfig({ PGPASSWORD_FILE: `${dir}/pw` }, 2).database.password).toBe('s3cret');
+      expect(problemsOf({ PGPASSWORD: 'a', PGPASSWORD_FILE: `${dir}/pw` })).toEqual([
+        'PGPASSWORD and PGPASSWORD_FILE are both set; keep one',
+      ]);
+      expect(problemsOf({ APP_DB_PASSWORD_FILE: `${dir}/missing` })[0]).toMatch(/cannot be read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('turns S3 on with S3_BUCKET and local copies off unless BACKUP_DIR is set', () => {
