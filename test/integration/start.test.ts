@@ -12,7 +12,14 @@ import {
 } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery, createDatabase, dbEnv, dropDatabase, uniqueName } from '../helpers/database.js';
+import {
+  adminQuery,
+  createDatabase,
+  dbEnv,
+  dropDatabase,
+  dropRole,
+  uniqueName,
+} from '../helpers/database.js';
 import { eventually, freePort, spawnCli, type LogLine, type RunningCli } from '../helpers/process.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 
@@ -154,13 +161,16 @@ describe('chatflow-db start (sidecar, end to end)', () => {
   });
 
   afterAll(async () => {
-    await sidecar?.kill();
-    await hook?.close();
-    await proxy?.close();
-    s3Client?.destroy();
-    await s3?.close();
-    if (database) await dropDatabase(database);
-    await adminQuery(`DROP ROLE IF EXISTS "${role}"`);
+    try {
+      await sidecar?.kill();
+      await hook?.close();
+      await proxy?.close();
+      s3Client?.destroy();
+      await s3?.close();
+      if (database) await dropDatabase(database);
+    } finally {
+      await dropRole(role);
+    }
   });
 
   it('applied the application role and migrated before serving', async () => {
@@ -283,12 +293,13 @@ describe('chatflow-db start (sidecar, end to end)', () => {
     );
     const metrics = await get('/metrics');
     expect(metrics.text).toMatch(/^chatflow_db_backups_skipped_total\{reason="overlap"\} [1-9]/m);
-    // Each S3 request now takes seconds: make sure one is in flight right now.
-    await eventually(
-      async () =>
-        metric((await get('/metrics')).text, 'chatflow_db_backup_running') === 1 ? true : undefined,
-      10_000,
-      'a backup in flight',
+    // Signal right after the next backup logs "started": its archive is then uploading, and each S3 request
+    // takes 3 s. (A gauge of 1 is not enough: it also covers the name check before "started" and the
+    // prune after, which do not take the abort signal and may outlast the shutdown's wait.)
+    const seen = new Set(sidecar.logs());
+    await sidecar.waitForLog(
+      (line) => !seen.has(line) && isMsg(/^backup chatflow_backup_\S+ started$/)(line),
+      30_000,
     );
     const storedBefore = succeeded();
 
