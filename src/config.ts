@@ -117,7 +117,7 @@ export const SETTINGS: readonly Setting[] = [
     secret: true,
   },
   { name: 'AWS_SECRET_ACCESS_KEY', description: 'S3 secret key.', secret: true },
-  { name: 'BACKUP_COMPRESSION_LEVEL', default: '6', description: 'gzip level 1-9.' },
+  { name: 'BACKUP_COMPRESSION_LEVEL', default: '4', description: 'gzip level 1-9.' },
   {
     name: 'BACKUP_COMPRESSION_THREADS',
     default: 'number of CPUs',
@@ -323,7 +323,7 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
     backup: {
       localDir,
       s3,
-      compressionLevel: read('BACKUP_COMPRESSION_LEVEL', integer(1, 9), '6') ?? 6,
+      compressionLevel: read('BACKUP_COMPRESSION_LEVEL', integer(1, 9), '4') ?? 4,
       compressionThreads: read('BACKUP_COMPRESSION_THREADS', integer(1, 64), String(cpuCount)) ?? cpuCount,
       progressIntervalMs: seconds('BACKUP_PROGRESS_INTERVAL', '5', 1),
       schedule,
