@@ -294,8 +294,8 @@ describe('chatflow-db start (sidecar, end to end)', () => {
     const metrics = await get('/metrics');
     expect(metrics.text).toMatch(/^chatflow_db_backups_skipped_total\{reason="overlap"\} [1-9]/m);
     // Signal right after the next backup logs "started": its archive is then uploading, and each S3 request
-    // takes 3 s. (A gauge of 1 is not enough: it also covers the name check before "started" and the
-    // prune after, which do not take the abort signal and may outlast the shutdown's wait.)
+    // takes 3 s. (A gauge of 1 is not enough: it also covers the prune after a backup, which is not a
+    // backup to abort and, through the slow proxy, outlasts the shutdown's 6 s wait.)
     const seen = new Set(sidecar.logs());
     await sidecar.waitForLog(
       (line) => !seen.has(line) && isMsg(/^backup chatflow_backup_\S+ started$/)(line),
