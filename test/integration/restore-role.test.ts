@@ -59,9 +59,11 @@ afterAll(async () => {
   }
 });
 
+// --drop-previous throughout: a kept `<target>_before_restore_<second>` would collide with the next
+// restore's in the same second.
 describe('restore and the application role', () => {
   it('creates the role on the restored database: rows yes, DDL no', async () => {
-    const result = await runCli(['restore', 'good', '--no-migrate'], env('app-secret'));
+    const result = await runCli(['restore', 'good', '--no-migrate', '--drop-previous'], env('app-secret'));
     expect(result.code, result.stderr).toBe(0);
     expect(logMessages(result.stderr)).toContain('application role created');
 
