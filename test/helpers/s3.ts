@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +42,11 @@ export async function startS3(bucket = 'chatflow-test'): Promise<TestS3> {
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
     },
     async close() {
-      await server.close();
+      const closing = server.close();
+      // close() waits for every connection: end the idle and the unfinished ones (e.g. of an aborted
+      // upload, whose body s3rver would otherwise wait for until its request timeout).
+      (server as unknown as { httpServer?: Server }).httpServer?.closeAllConnections();
+      await closing;
       rmSync(directory, { recursive: true, force: true });
     },
   };

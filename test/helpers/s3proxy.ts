@@ -77,6 +77,11 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
       },
     );
     forward.on('error', () => res.destroy());
+    // A client that goes away mid-request (an aborted upload) must not leave s3rver waiting for the rest
+    // of the body: that connection would hold s3rver's close() up until its request timeout (5 min).
+    res.on('close', () => {
+      if (!res.writableFinished) forward.destroy();
+    });
     req.pipe(forward);
   });
   server.keepAliveTimeout = 1000;

@@ -75,11 +75,14 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
-  client?.destroy();
-  await proxy?.close();
-  await s3?.close();
-  for (const path of [dir, bin]) if (path) rmSync(path, { recursive: true, force: true });
-  if (source) await dropDatabase(source);
+  try {
+    client?.destroy();
+    await proxy?.close();
+    await s3?.close();
+  } finally {
+    for (const path of [dir, bin]) if (path) rmSync(path, { recursive: true, force: true });
+    if (source) await dropDatabase(source);
+  }
 });
 
 describe('a failed backup is never stored', () => {
