@@ -3,30 +3,42 @@
  *
  * - Checksums only WHEN_REQUIRED: since SDK 3.729 the default adds CRC32 checksums/trailers that several
  *   S3-compatible services reject. Integrity is ours anyway: the manifest's sha256.
- * - put() streams through a lib-storage multipart Upload. lib-storage uses one fixed part size and
+ * - put() streams through its own multipart upload (CreateMultipartUpload, UploadPart, Complete; a single
+ *   PutObject when the body is smaller than one part). Parts are copied into a few buffers allocated once and
+ *   reused, with two part requests in flight while the next part fills: memory is 3 x partSize, flat,
+ *   whatever the dump's size. (lib-storage concatenated every part into a new Buffer and kept up to
+ *   queueSize + 2 of them alive plus the dead ones V8 had not collected yet: 20-40 MiB more peak RSS.)
  *   S3 allows at most 10,000 parts, but the compressed size is unknown upfront, so the caller passes an
  *   estimate (the database size: a gzipped plain dump is practically always smaller than
  *   pg_database_size, which counts indexes and free space) and the part size is
- *   max(8 MiB, estimate / 9,000), leaving 10 % headroom. A 1 TB database gets ~117 MiB parts. If a dump
- *   ever exceeded 10,000 parts, lib-storage fails and the upload is aborted: an error, never a false success.
+ *   max(5 MiB, estimate / 9,000), leaving 10 % headroom. A 1 TB database gets ~117 MiB parts. If a dump
+ *   ever needed more than 10,000 parts, put() fails and aborts the upload: an error, never a false success.
  * - On any failure (the body stream errors, the signal aborts, a request fails) the multipart upload is
  *   aborted before put() rejects, so no parts are left behind and nothing is visible under the key.
  */
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  type CompletedPart,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import type { S3Config } from '../config.js';
 import type { Storage, StoredObject } from './storage.js';
 
-export const MIN_PART_SIZE = 8 * 1024 * 1024;
+/** S3's smallest part (all but the last); the memory of an upload is (PARTS_IN_FLIGHT + 1) parts. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+/** Part requests in flight while the next part fills: keeps the connection busy across request latency. */
+const PARTS_IN_FLIGHT = 2;
 const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
 const PART_BUDGET = 9_000;
 
@@ -73,48 +85,118 @@ export class S3Storage implements Storage {
 
   async put(name: string, body: Readable, options: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
     const { signal } = options;
+    const Bucket = this.config.bucket;
+    const Key = this.key(name);
+    const ContentType = contentType(name);
+    const partSize = this.partSize;
+    // Aborts the requests in flight when the upload fails.
+    const requests = new AbortController();
+    const sendOptions = { abortSignal: requests.signal };
+    // Part buffers: allocated once, filled by copying, reused when their request is done. No concatenation
+    // and no dead part waiting for V8 to collect it: memory is (PARTS_IN_FLIGHT + 1) x partSize, flat.
+    const spare: Buffer[] = [];
+    let filling: Buffer | undefined;
+    let filled = 0;
     let size = 0;
-    async function* counted(source: Readable): AsyncGenerator<Buffer> {
-      for await (const chunk of source) {
-        size += (chunk as Buffer).length;
-        yield chunk as Buffer;
+    let uploadId: string | undefined;
+    let partNumber = 0;
+    const done: CompletedPart[] = [];
+    const inFlight: Promise<void>[] = [];
+
+    const sendPart = async (): Promise<void> => {
+      if (partNumber >= MAX_PARTS)
+        throw new Error(
+          `${Key} needs more than ${MAX_PARTS} parts of ${partSize / 2 ** 20} MiB; ` +
+            'the part size is chosen from the database size, which this dump exceeded',
+        );
+      if (uploadId === undefined) {
+        const created = await this.client.send(
+          new CreateMultipartUploadCommand({ Bucket, Key, ContentType }),
+          sendOptions,
+        );
+        if (created.UploadId === undefined) throw new Error(`s3://${Bucket}/${Key}: no upload id`);
+        uploadId = created.UploadId;
       }
-    }
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.config.bucket,
-        Key: this.key(name),
-        Body: Readable.from(counted(body), { objectMode: false, highWaterMark: 1 << 20 }),
-        ContentType: contentType(name),
-      },
-      partSize: this.partSize,
-      // Two parts in flight: enough to keep the connection busy, memory stays ~3 x partSize.
-      queueSize: 2,
-      leavePartsOnError: false,
-    });
-    // Destroying the body makes lib-storage stop, abort the multipart upload and only then reject.
+      const buffer = filling as Buffer;
+      const part = { PartNumber: ++partNumber, UploadId: uploadId, length: filled };
+      filling = undefined;
+      filled = 0;
+      const request = this.client
+        .send(
+          new UploadPartCommand({
+            Bucket,
+            Key,
+            UploadId: part.UploadId,
+            PartNumber: part.PartNumber,
+            Body: buffer.subarray(0, part.length),
+            ContentLength: part.length,
+          }),
+          sendOptions,
+        )
+        .then((response) => {
+          done.push({ PartNumber: part.PartNumber, ETag: response.ETag });
+          spare.push(buffer);
+        });
+      // A failed part stops the upload at once: the body errors, the loop below throws.
+      request.catch((error: unknown) => {
+        if (!body.destroyed) body.destroy(error instanceof Error ? error : new Error(String(error)));
+      });
+      inFlight.push(request);
+      while (inFlight.length > PARTS_IN_FLIGHT) await inFlight.shift();
+    };
+
     const onAbort = (): void => {
       body.destroy(signal?.reason instanceof Error ? signal.reason : new Error('upload aborted'));
     };
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await upload.done();
+      for await (const received of body as AsyncIterable<Buffer | Uint8Array | string>) {
+        const chunk = Buffer.isBuffer(received) ? received : Buffer.from(received);
+        let offset = 0;
+        while (offset < chunk.length) {
+          filling ??= spare.pop() ?? Buffer.allocUnsafe(partSize);
+          const copied = chunk.copy(filling, filled, offset);
+          offset += copied;
+          filled += copied;
+          size += copied;
+          if (filled === partSize) await sendPart();
+        }
+      }
+      if (uploadId === undefined) {
+        // Smaller than one part (a manifest, a small dump): one PutObject.
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket,
+            Key,
+            ContentType,
+            Body: filling?.subarray(0, filled) ?? Buffer.alloc(0),
+            ContentLength: filled,
+          }),
+          sendOptions,
+        );
+        return { size };
+      }
+      if (filled > 0) await sendPart();
+      await Promise.all(inFlight);
+      done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: done },
+        }),
+        sendOptions,
+      );
       return { size };
     } catch (error) {
-      await upload.abort();
-      // Belt and braces: abort again ourselves and wait for it, so no part outlives a failed backup
-      // even if lib-storage's own abort raced with an upload still starting.
-      if (upload.uploadId !== undefined) {
+      requests.abort();
+      await Promise.allSettled(inFlight);
+      // Nothing may outlive a failed backup: the multipart upload is aborted and waited for.
+      if (uploadId !== undefined) {
         await this.client
-          .send(
-            new AbortMultipartUploadCommand({
-              Bucket: this.config.bucket,
-              Key: this.key(name),
-              UploadId: upload.uploadId,
-            }),
-          )
+          .send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId }))
           .catch(() => undefined);
       }
       if (!body.destroyed) body.destroy();

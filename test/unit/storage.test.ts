@@ -7,9 +7,9 @@ const TiB = 1024 * GiB;
 
 describe('partSizeFor', () => {
   it.each([
-    [undefined, 8 * MiB],
-    [0, 8 * MiB],
-    [10 * GiB, 8 * MiB],
+    [undefined, 5 * MiB],
+    [0, 5 * MiB],
+    [10 * GiB, 5 * MiB],
     [100 * GiB, 12 * MiB],
     [TiB, 117 * MiB],
     [1000 * TiB, 5 * GiB],
