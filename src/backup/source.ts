@@ -1,6 +1,4 @@
 /** What the manifest records about the dumped database and the pg_dump that dumped it. */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { DatabaseConfig } from '../config.js';
 import { withClient } from '../db.js';
 import { TRACKING_TABLE } from '../migrations/tracking.js';
@@ -36,8 +34,23 @@ export async function describeSource(db: DatabaseConfig): Promise<SourceInfo> {
   });
 }
 
-/** `pg_dump (PostgreSQL) 15.5`: a short control-plane command, with a timeout. */
-export async function pgDumpVersion(): Promise<string> {
-  const { stdout } = await promisify(execFile)('pg_dump', ['--version'], { timeout: 10_000 });
-  return stdout.trim();
+/**
+ * `pg_dump (PostgreSQL) 15.5`: a short control-plane command, so zx (loaded only when it runs, which keeps
+ * the CLI's start fast), quiet, with a timeout. The dump itself never goes through zx: zx keeps whole
+ * outputs in memory.
+ */
+export async function pgDumpVersion(timeoutMs = 10_000): Promise<string> {
+  const { $ } = await import('zx/core');
+  const result = await $({ quiet: true, nothrow: true, timeout: timeoutMs })`pg_dump --version`;
+  const version = result.stdout.trim();
+  if (result.exitCode === 0 && version !== '') return version;
+  if (result.signal !== null)
+    throw new Error(
+      `pg_dump --version gave no answer within ${timeoutMs / 1000} s (stopped with ${result.signal})`,
+    );
+  const said = result.stderr.trim().split('\n').slice(-3).join(' ');
+  throw new Error(
+    `pg_dump --version failed (exit code ${result.exitCode ?? 'none'}${said ? `: ${said}` : ''}); ` +
+      'is the PostgreSQL client installed and on PATH?',
+  );
 }
