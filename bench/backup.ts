@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- backup [--size 1GB] [--levels 1,3,6] [--keep]`: on one generated ChatFlow-like
- * database, the wall time of each way to take a backup divided by that of `pg_dump > /dev/null` (the
+ * `npm run bench -- backup [--size 1GB] [--levels 1,2,3,4,6] [--drop]`: on one generated ChatFlow
+ * database (the real schema, see ensureDataset), the wall time of each way to take a backup divided by that of `pg_dump > /dev/null` (the
  * floor), the archive size against `gzip -6`, and the peak RSS (VmHWM) of the chatflow-db process.
  * Targets: chatflow-db <= 1.25 x the floor, <= 1.10 x the gzip -6 size, <= 150 MiB RSS.
+ * The S3 and local + S3 runs use the default BACKUP_COMPRESSION_LEVEL; --levels sweeps the local run.
  *
  * --size is the approximate plain-SQL dump size (MB by default; 1GB, 500MB also work); default 200MB.
  * The dataset is made once per size and kept as `cfdb_bench_<MB>` (dropped with --drop).
