@@ -129,7 +129,7 @@ describe('a failed backup is never stored', () => {
     await expectNothingStored(result, /failed/);
     const created = proxy.requests.filter((r) => r.method === 'POST' && /\?uploads/.test(r.url));
     expect(created).toHaveLength(1);
-    // Aborted by lib-storage and once more by S3Storage (idempotent): the one upload id, never empty.
+    // Aborted by S3Storage: the one upload id, never empty.
     expect([...new Set(proxy.abortedUploads())]).toEqual([expect.stringMatching(/.+/)]);
   });
 
