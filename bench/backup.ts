@@ -13,56 +13,16 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { SETTINGS } from '../src/config.js';
 import { startS3 } from '../test/helpers/s3.js';
+import { benchEnv as env, CLI, query, textOption as option } from './common.js';
 
 const DEFAULT_LEVEL = SETTINGS.find((s) => s.name === 'BACKUP_COMPRESSION_LEVEL')?.default ?? '?';
-const CLI = fileURLToPath(new URL('../../bin/chatflow-db.js', import.meta.url));
-const server = {
-  host: process.env.PGHOST ?? '127.0.0.1',
-  port: Number(process.env.PGPORT ?? 5432),
-  user: process.env.PGUSER ?? 'postgres',
-  password: process.env.PGPASSWORD,
-};
-
-function option(args: string[], name: string): string | undefined {
-  const inline = args.find((arg) => arg.startsWith(`${name}=`));
-  if (inline !== undefined) return inline.slice(name.length + 1);
-  const at = args.indexOf(name);
-  return at >= 0 ? args[at + 1] : undefined;
-}
 
 function megabytes(text: string | undefined, fallback: number): number {
   const match = /^(\d+(?:\.\d+)?)\s*(gb|g|mb|m)?$/i.exec(text ?? '');
   if (!match) return fallback;
   return Math.round(Number(match[1]) * (/^g/i.test(match[2] ?? '') ? 1024 : 1));
-}
-
-async function query<T extends pg.QueryResultRow>(text: string, database = 'postgres'): Promise<T[]> {
-  const client = new pg.Client({ ...server, database });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-function env(database: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PGHOST: server.host,
-    PGPORT: String(server.port),
-    PGUSER: server.user,
-    PGDATABASE: database,
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    ...extra,
-  };
-  if (server.password) e.PGPASSWORD = server.password;
-  return e;
 }
 
 interface Timed {

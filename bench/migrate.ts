@@ -7,73 +7,13 @@
  *     the floor of any client, is printed for reference.
  * Medians over the rounds; the two contenders alternate order each round.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { benchEnv, CLI, median, numberOption, query as admin, timed } from './common.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'chatflow-db.js');
 const MIGRATIONS = join(ROOT, 'migrations');
-const server = {
-  host: process.env.PGHOST ?? '127.0.0.1',
-  port: Number(process.env.PGPORT ?? 5432),
-  user: process.env.PGUSER ?? 'postgres',
-  password: process.env.PGPASSWORD,
-};
-
-function rounds(args: string[]): number {
-  const at = args.indexOf('--rounds');
-  const value = at >= 0 ? Number(args[at + 1]) : 5;
-  return Number.isInteger(value) && value > 0 ? value : 5;
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ ...server, database: 'postgres' });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function env(database: string): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PGHOST: server.host,
-    PGPORT: String(server.port),
-    PGUSER: server.user,
-    PGDATABASE: database,
-    MIGRATIONS_DIR: MIGRATIONS,
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-  };
-  if (server.password) e.PGPASSWORD = server.password;
-  return e;
-}
-
-/** Wall time in seconds of one command; `okCodes` are the exit codes that count as success. */
-function timed(
-  command: string,
-  args: string[],
-  environment: NodeJS.ProcessEnv,
-  okCodes = [0],
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(command, args, { env: environment, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== null && okCodes.includes(code)) resolve(Number(process.hrtime.bigint() - started) / 1e9);
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr}`));
-    });
-  });
-}
 
 async function sequence(steps: (() => Promise<number>)[]): Promise<number> {
   let total = 0;
@@ -81,11 +21,11 @@ async function sequence(steps: (() => Promise<number>)[]): Promise<number> {
   return total;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const seconds = (value: number) => `${value.toFixed(3)} s`;
 
 export async function run(args: string[]): Promise<void> {
-  const n = rounds(args);
+  const n = Math.round(numberOption(args, '--rounds', 5));
+  const env = (database: string) => benchEnv(database, { MIGRATIONS_DIR: MIGRATIONS });
   const files = readdirSync(MIGRATIONS)
     .filter((name) => /^\d+_.+\.sql$/.test(name))
     .sort()

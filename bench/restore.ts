@@ -4,69 +4,11 @@
  * divided by that of `gunzip -c archive | psql` into a fresh database, for the same archive in the same
  * run. Target <= 1.10. The archive is made by `chatflow-db backup` from a generated dataset.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-
-const CLI = fileURLToPath(new URL('../../bin/chatflow-db.js', import.meta.url));
-const server = {
-  host: process.env.PGHOST ?? '127.0.0.1',
-  port: Number(process.env.PGPORT ?? 5432),
-  user: process.env.PGUSER ?? 'postgres',
-  password: process.env.PGPASSWORD,
-};
-
-function option(args: string[], name: string, fallback: number): number {
-  const at = args.indexOf(name);
-  const inline = args.find((arg) => arg.startsWith(`${name}=`));
-  const value =
-    inline !== undefined ? Number(inline.slice(name.length + 1)) : at >= 0 ? Number(args[at + 1]) : fallback;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
-
-async function sql(text: string, database = 'postgres'): Promise<void> {
-  const client = new pg.Client({ ...server, database });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function env(database: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PGHOST: server.host,
-    PGPORT: String(server.port),
-    PGUSER: server.user,
-    PGDATABASE: database,
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    ...extra,
-  };
-  if (server.password) e.PGPASSWORD = server.password;
-  return e;
-}
-
-/** Runs a command, returning its wall time in seconds; throws on a non-zero exit. */
-function timed(command: string, args: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(command, args, { env: environment, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(Number(process.hrtime.bigint() - started) / 1e9);
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr}`));
-    });
-  });
-}
+import { benchEnv, CLI, numberOption, query as sql, server, timed } from './common.js';
 
 /** A ChatFlow-shaped dataset of roughly `mb` MB of SQL: users, phone numbers, messages with text and jsonb. */
 async function generate(database: string, mb: number): Promise<void> {
@@ -87,8 +29,8 @@ async function generate(database: string, mb: number): Promise<void> {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const mb = option(args, '--size', 300);
-  const rounds = option(args, '--rounds', 2);
+  const mb = numberOption(args, '--size', 300);
+  const rounds = numberOption(args, '--rounds', 2);
   const tag = `cfdb_bench_restore_${Date.now().toString(36)}`;
   const source = `${tag}_src`;
   const target = `${tag}_target`;
@@ -96,7 +38,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     await sql(`CREATE DATABASE "${source}"`);
     await generate(source, mb);
-    await timed(process.execPath, [CLI, 'backup', 'bench'], env(source, { BACKUP_DIR: dir }));
+    await timed(process.execPath, [CLI, 'backup', 'bench'], benchEnv(source, { BACKUP_DIR: dir }));
     const archive = join(dir, 'bench.sql.gz');
     await sql(`CREATE DATABASE "${target}"`);
     let best = { ours: Infinity, shell: Infinity };
@@ -106,13 +48,13 @@ export async function run(args: string[]): Promise<void> {
       const shell = await timed(
         'sh',
         ['-c', `gunzip -c '${archive}' | psql -X -q -v ON_ERROR_STOP=1 -d '${fresh}' > /dev/null`],
-        env(fresh),
+        benchEnv(fresh),
       );
       await sql(`DROP DATABASE "${fresh}"`);
       const ours = await timed(
         process.execPath,
         [CLI, 'restore', 'bench', '--target-db', target, '--no-migrate', '--drop-previous'],
-        env(target, { BACKUP_DIR: dir }),
+        benchEnv(target, { BACKUP_DIR: dir }),
       );
       best = { ours: Math.min(best.ours, ours), shell: Math.min(best.shell, shell) };
       process.stdout.write(

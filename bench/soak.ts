@@ -16,37 +16,10 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import S3rver from 's3rver';
+import { CLI, median, numberOption, query as sql, server } from './common.js';
 
-const CLI = fileURLToPath(new URL('../../bin/chatflow-db.js', import.meta.url));
 const MiB = 1024 * 1024;
-const server = {
-  host: process.env.PGHOST ?? '127.0.0.1',
-  port: Number(process.env.PGPORT ?? 5432),
-  user: process.env.PGUSER ?? 'postgres',
-  password: process.env.PGPASSWORD,
-};
-
-function option(args: string[], name: string, fallback: number): number {
-  // `--count=200` (bench/run.ts treats a bare `200` as an area name) or `--count 200`.
-  const inline = args.find((arg) => arg.startsWith(`${name}=`));
-  const at = args.indexOf(name);
-  const value =
-    inline !== undefined ? Number(inline.slice(name.length + 1)) : at >= 0 ? Number(args[at + 1]) : fallback;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
-
-async function sql(text: string, database = 'postgres'): Promise<void> {
-  const client = new pg.Client({ ...server, database });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,14 +48,9 @@ function sample(pid: number, backup: number): Sample | undefined {
   }
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
-
 export async function run(args: string[]): Promise<void> {
-  const count = option(args, '--count', 200);
-  const warmup = option(args, '--warmup', Math.min(50, Math.floor(count / 4)));
+  const count = numberOption(args, '--count', 200);
+  const warmup = numberOption(args, '--warmup', Math.min(50, Math.floor(count / 4)));
   const window = Math.max(1, Math.min(20, Math.floor((count - warmup) / 3)));
   const database = `cfdb_soak_${Date.now().toString(36)}`;
   const work = mkdtempSync(join(tmpdir(), 'cfdb-soak-'));
