@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
 export interface TestS3 {
@@ -16,6 +17,16 @@ export interface TestS3 {
   /** Environment that points chatflow-db at this server. */
   env: Record<string, string>;
   close(): Promise<void>;
+}
+
+/** An SDK client for checking objects from outside chatflow-db (`endpoint` may be a proxy in front). */
+export function testS3Client(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
 }
 
 export async function startS3(bucket = 'chatflow-test'): Promise<TestS3> {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seed } from '../helpers/backup-data.js';
 import { baseEnv, CLI, REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
 import { createDatabase, dbEnv, dropDatabase } from '../helpers/database.js';
-import { startS3, type TestS3 } from '../helpers/s3.js';
+import { startS3, testS3Client, type TestS3 } from '../helpers/s3.js';
 import { startS3Proxy, type S3Proxy } from '../helpers/s3proxy.js';
 
 let source: string;
@@ -51,12 +51,7 @@ beforeAll(async () => {
   await seed(source, 600_000);
   s3 = await startS3();
   proxy = await startS3Proxy(s3.endpoint);
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
+  client = testS3Client(s3.endpoint);
   dir = mkdtempSync(join(tmpdir(), 'cfdb-backups-'));
   bin = mkdtempSync(join(tmpdir(), 'cfdb-bin-'));
   env = {

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gunzipIntoPsql, seed, snapshot } from '../helpers/backup-data.js';
 import { runCli } from '../helpers/cli.js';
 import { createDatabase, dbEnv, dropDatabase } from '../helpers/database.js';
-import { startS3, type TestS3 } from '../helpers/s3.js';
+import { startS3, testS3Client, type TestS3 } from '../helpers/s3.js';
 
 let source: string;
 const restored: string[] = [];
@@ -32,12 +32,7 @@ beforeAll(async () => {
   // 400k rows of hex noise: the archive is > 8 MiB, so S3 gets a real multipart upload.
   await seed(source, 400_000);
   s3 = await startS3();
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
+  client = testS3Client(s3.endpoint);
   dir = mkdtempSync(join(tmpdir(), 'cfdb-backups-'));
   env = { ...dbEnv(source), ...s3.env, S3_PREFIX: 'prod/', BACKUP_DIR: dir };
 });

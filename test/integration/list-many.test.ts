@@ -8,7 +8,7 @@ import { findLatestBackup, listBackups } from '../../scripts/backup.js';
 import { sleep } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { runCli } from '../helpers/cli.js';
-import { startS3, type TestS3 } from '../helpers/s3.js';
+import { startS3, testS3Client, type TestS3 } from '../helpers/s3.js';
 
 let s3: TestS3;
 let client: S3Client;
@@ -24,12 +24,7 @@ const nameAt = (i: number): string =>
 
 beforeAll(async () => {
   s3 = await startS3();
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
+  client = testS3Client(s3.endpoint);
   env = { ...s3.env, S3_PREFIX: 'team/', PGDATABASE: 'chatflow' };
   const keys: string[] = [];
   for (let i = 0; i < COUNT; i++) keys.push(`team/${nameAt(i)}.sql.gz`, `team/${nameAt(i)}.manifest.json`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackupName } from '../../src/backup/names.js';
 import { runCli } from '../helpers/cli.js';
-import { startS3, type TestS3 } from '../helpers/s3.js';
+import { startS3, testS3Client, type TestS3 } from '../helpers/s3.js';
 import { startS3Proxy, type S3Proxy } from '../helpers/s3proxy.js';
 
 let s3: TestS3;
@@ -64,12 +64,7 @@ async function s3Names(): Promise<string[]> {
 
 beforeAll(async () => {
   s3 = await startS3();
-  client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
+  client = testS3Client(s3.endpoint);
   dir = mkdtempSync(join(tmpdir(), 'cfdb-prune-'));
   const files: [string, string][] = [];
   for (const b of [...automatic, named, otherDb])

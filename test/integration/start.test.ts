@@ -21,7 +21,7 @@ import {
   uniqueName,
 } from '../helpers/database.js';
 import { eventually, freePort, spawnCli, type LogLine, type RunningCli } from '../helpers/process.js';
-import { startS3, type TestS3 } from '../helpers/s3.js';
+import { startS3, testS3Client, type TestS3 } from '../helpers/s3.js';
 
 /** A TCP proxy in front of s3rver: `up`, `down` (connections reset) or `slow` (each chunk delayed). */
 interface Proxy {
@@ -128,12 +128,7 @@ describe('chatflow-db start (sidecar, end to end)', () => {
     s3 = await startS3('chatflow-start');
     proxy = await startProxy(Number(new URL(s3.endpoint).port));
     hook = await startWebhook();
-    s3Client = new S3Client({
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    });
+    s3Client = testS3Client(s3.endpoint);
     const port = await freePort();
     healthUrl = `http://127.0.0.1:${port}`;
     sidecar = spawnCli(['start'], {
