@@ -27,7 +27,7 @@ import type { CommandContext } from '../src/command.js';
 import type { Config } from '../src/config.js';
 import { JobError, UsageError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
-import { openStores, partSizeFor, S3Storage } from '../src/storage/index.js';
+import { openStores } from '../src/storage/index.js';
 import type { Storage } from '../src/storage/storage.js';
 
 export { findLatestBackup, listBackups, readManifest, type BackupEntry } from '../src/backup/catalog.js';
@@ -70,7 +70,7 @@ export async function backup(
     options.name !== undefined
       ? validateBackupName(options.name)
       : defaultBackupName(startedAt, config.timeZone);
-  const stores = deps.stores ?? openStores(config);
+  const stores = deps.stores ?? (await openStores(config));
   const locations = stores.map((s) => s.location);
   await unlessAborted(refuseExisting(name, stores), options.signal);
 
@@ -86,7 +86,7 @@ export async function backup(
   } catch (error) {
     throw fail((error as Error).message, error);
   }
-  for (const store of stores) if (store instanceof S3Storage) store.partSize = partSizeFor(source.sizeBytes);
+  for (const store of stores) store.expectSize?.(source.sizeBytes);
 
   logger.info(
     { backup: name, database: config.database.database, stores: locations },

@@ -39,7 +39,7 @@ export async function restore(
   deps: RestoreJobDeps,
   options: RestoreJobOptions,
 ): Promise<RestoreResult> {
-  const all = deps.stores ?? openStores(config);
+  const all = deps.stores ?? (await openStores(config));
   const stores = options.from ? all.filter((s) => s.kind === options.from) : all;
   if (options.from && stores.length === 0) {
     throw new UsageError(

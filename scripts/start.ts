@@ -19,7 +19,6 @@ import { createNotifier } from '../src/sidecar/notify.js';
 import { createProbe, pingDatabase } from '../src/sidecar/probe.js';
 import { closeServer, createHealthServer, listen } from '../src/sidecar/server.js';
 import { createState, decideHealth, type SidecarState } from '../src/sidecar/state.js';
-import { S3Storage } from '../src/storage/s3.js';
 import { backup, openStores, prune } from './backup.js';
 import { migrate, migrationStatus } from './migrate.js';
 import { applyAppRole } from './roles.js';
@@ -77,7 +76,7 @@ export async function start(
   );
   const notifier = createNotifier(config.notify, { logger });
   // One set of stores (and S3 client) for the life of the sidecar, not one per scheduled run.
-  const stores = openStores(config);
+  const stores = await openStores(config);
   const loop = createBackupLoop(
     { schedule: config.backup.schedule, timeZone: config.timeZone },
     {
@@ -157,7 +156,7 @@ export async function start(
   server.closeAllConnections();
   // Notifications in flight get a moment (a dead webhook must not hold the stop up to the deadline).
   await notifier.close(Math.max(0, Math.min(3000, SHUTDOWN_DEADLINE_MS - (Date.now() - stopping) - 500)));
-  for (const store of stores) if (store instanceof S3Storage) store.client.destroy();
+  for (const store of stores) store.close?.();
   logger.info({ backups: state.backupsTotal, failures: state.failuresTotal }, 'stopped');
   return state;
 }

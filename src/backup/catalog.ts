@@ -57,7 +57,7 @@ export async function listStore(store: Storage, namePrefix = ''): Promise<Backup
 
 /** Backups in every configured store, newest first (a backup in two stores is listed twice). */
 export async function listBackups(config: Readonly<Config>, deps: CatalogDeps = {}): Promise<BackupEntry[]> {
-  const stores = deps.stores ?? openStores(config);
+  const stores = deps.stores ?? (await openStores(config));
   const perStore = await Promise.all(stores.map((store) => listStore(store)));
   return perStore.flat().sort(newestFirst);
 }

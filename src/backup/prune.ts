@@ -35,7 +35,7 @@ export async function prune(
 ): Promise<PruneResult> {
   const dryRun = options.dryRun ?? false;
   const { logger } = deps;
-  const stores = deps.stores ?? openStores(config);
+  const stores = deps.stores ?? (await openStores(config));
   const result: PruneResult = { dryRun, stores: [] };
   const failures: string[] = [];
   for (const store of stores) {

@@ -31,7 +31,7 @@ export async function verifyBackup(
   name: string,
 ): Promise<VerifyResult> {
   validateBackupName(name);
-  const stores = deps.stores ?? openStores(config);
+  const stores = deps.stores ?? (await openStores(config));
   const result: VerifyResult = { name, stores: [] };
   for (const store of stores) {
     if (!(await store.stat(archiveName(name)))) continue;

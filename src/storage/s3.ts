@@ -257,6 +257,14 @@ export class S3Storage implements Storage {
   async delete(name: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }));
   }
+
+  expectSize(estimatedBytes: number): void {
+    this.partSize = partSizeFor(estimatedBytes);
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
 }
 
 function contentType(name: string): string {

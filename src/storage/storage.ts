@@ -28,4 +28,8 @@ export interface Storage {
   list(namePrefix?: string): AsyncIterable<StoredObject>;
   stat(name: string): Promise<StoredObject | undefined>;
   delete(name: string): Promise<void>;
+  /** Told the expected size before a large write (S3 sizes its multipart parts from it). */
+  expectSize?(estimatedBytes: number): void;
+  /** Releases connections (the sidecar's shutdown). */
+  close?(): void;
 }
