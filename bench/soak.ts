@@ -12,25 +12,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import S3rver from 's3rver';
-import { CLI, median, numberOption, query as sql, server } from './common.js';
+import { freePort } from '../test/helpers/process.js';
+import { startS3 } from '../test/helpers/s3.js';
+import { benchEnv, CLI, median, numberOption, query as sql } from './common.js';
 
 const MiB = 1024 * 1024;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Sample {
   backup: number;
@@ -54,33 +42,14 @@ export async function run(args: string[]): Promise<void> {
   const window = Math.max(1, Math.min(20, Math.floor((count - warmup) / 3)));
   const database = `cfdb_soak_${Date.now().toString(36)}`;
   const work = mkdtempSync(join(tmpdir(), 'cfdb-soak-'));
-  const bucket = 'chatflow-soak';
-  const s3 = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: join(work, 's3'),
-    configureBuckets: [{ name: bucket, configs: [] }],
-  });
-  const s3Address = await s3.run();
+  const s3 = await startS3('chatflow-soak');
 
   await sql(`CREATE DATABASE "${database}"`);
   try {
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PGHOST: server.host,
-      PGPORT: String(server.port),
-      PGUSER: server.user,
-      PGDATABASE: database,
-      ...(server.password ? { PGPASSWORD: server.password } : {}),
+    const env = benchEnv(database, {
+      ...s3.env,
       BACKUP_DIR: join(work, 'local'),
-      S3_BUCKET: bucket,
-      S3_ENDPOINT: `http://127.0.0.1:${s3Address.port}`,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
       BACKUP_SCHEDULE: '* * * * * *',
       BACKUP_KEEP_LAST: '5',
       BACKUP_KEEP_DAYS: '0',
@@ -89,10 +58,9 @@ export async function run(args: string[]): Promise<void> {
       BACKUP_KEEP_MONTHLY: '0',
       HEALTH_PORT: String(port),
       HEALTH_HOST: '127.0.0.1',
-      LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
       TZ: 'UTC',
-    };
+    });
     // A small database: the ChatFlow schema (migrated first, so the migrator sees an empty database)
     // plus a few thousand rows of text.
     await new Promise<void>((resolve, reject) => {

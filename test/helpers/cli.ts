@@ -24,17 +24,22 @@ export function baseEnv(): Record<string, string> {
   };
 }
 
+/** The child's whole environment: the base plus the test's variables, an undefined value removing one. */
+export function cliEnv(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries({ ...baseEnv(), ...env }).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
+  );
+}
+
 export function runCli(
   args: string[],
   env: Record<string, string | undefined>,
   options: { timeoutMs?: number; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const fullEnv = Object.fromEntries(
-      Object.entries({ ...baseEnv(), ...env }).filter(
-        (entry): entry is [string, string] => entry[1] !== undefined,
-      ),
-    );
+    const fullEnv = cliEnv(env);
     const child = spawn(process.execPath, [CLI, ...args], { env: fullEnv, cwd: REPO_ROOT });
     let stdout = '';
     let stderr = '';

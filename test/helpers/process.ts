@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
-import { baseEnv, CLI, REPO_ROOT, type CliResult } from './cli.js';
+import { CLI, cliEnv, REPO_ROOT, type CliResult } from './cli.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 
@@ -25,11 +25,7 @@ export interface RunningCli {
 }
 
 export function spawnCli(args: string[], env: Record<string, string | undefined>): RunningCli {
-  const fullEnv = Object.fromEntries(
-    Object.entries({ ...baseEnv(), ...env }).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined,
-    ),
-  );
+  const fullEnv = cliEnv(env);
   const child = spawn(process.execPath, [CLI, ...args], { env: fullEnv, cwd: REPO_ROOT });
   let stdout = '';
   let stderr = '';
