@@ -1,17 +1,22 @@
 /**
  * `npm run schema:check`: the drift check. Builds two throwaway databases on the configured server, one
  * from initdb/init-complete.sql and one from the migration chain (psql -f each file), compares their
- * fingerprints (src/schema-fingerprint.ts), prints the first difference and exits 1 on drift. The
+ * fingerprints (src/migrations/schema-fingerprint.ts), prints the first difference and exits 1 on drift. The
  * databases are dropped in every case.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, PACKAGE_ROOT, type Config } from '../src/config.js';
-import { connect, libpqEnv, quoteIdent, withClient } from '../src/db.js';
-import { describeError, ExitCode, exitCodeOf } from '../src/errors.js';
-import { createLogger, type Logger } from '../src/logger.js';
-import { fingerprintSchema, firstDifference, migrationFiles, psqlFile } from '../src/schema-fingerprint.js';
+import { loadConfig, PACKAGE_ROOT, type Config } from '../src/config/load.js';
+import { connect, libpqEnv, quoteIdent, withClient } from '../src/lib/db.js';
+import { describeError, ExitCode, exitCodeOf } from '../src/lib/errors.js';
+import { createLogger, type Logger } from '../src/lib/logger.js';
+import {
+  fingerprintSchema,
+  firstDifference,
+  migrationFiles,
+  psqlFile,
+} from '../src/migrations/schema-fingerprint.js';
 
 export interface SchemaCheckOptions {
   initFile?: string;

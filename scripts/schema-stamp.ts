@@ -6,11 +6,11 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PACKAGE_ROOT } from '../src/config.js';
-import { describeError, exitCodeOf, JobError } from '../src/errors.js';
-import { createLogger, type Logger } from '../src/logger.js';
+import { PACKAGE_ROOT } from '../src/config/load.js';
+import { describeError, exitCodeOf, JobError } from '../src/lib/errors.js';
+import { createLogger, type Logger } from '../src/lib/logger.js';
 import { migrationChecksum } from '../src/migrations/checksum.js';
-import { migrationFiles } from '../src/schema-fingerprint.js';
+import { migrationFiles } from '../src/migrations/schema-fingerprint.js';
 
 export const STAMP_BEGIN = '-- chatflow-db:stamp:begin';
 export const STAMP_END = '-- chatflow-db:stamp:end';

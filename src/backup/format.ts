@@ -1,6 +1,6 @@
 /** The `list` table, pure. */
 import { formatBytes } from './pipeline.js';
-import type { BackupEntry } from './catalog.js';
+import type { BackupEntry } from './listing.js';
 
 export function formatAge(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

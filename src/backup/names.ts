@@ -3,7 +3,7 @@
  * time zone, not the process's) and the rules a given name must follow. No I/O here; whether a name is
  * already taken is checked by the backup job against the stores.
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../lib/errors.js';
 
 export const DEFAULT_NAME_PREFIX = 'chatflow_backup_';
 const DEFAULT_NAME = /^chatflow_backup_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;

@@ -17,9 +17,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { DatabaseConfig } from '../config.js';
-import { libpqEnv } from '../db.js';
-import type { Logger } from '../logger.js';
+import type { DatabaseConfig } from '../config/load.js';
+import { libpqEnv } from '../lib/db.js';
+import type { Logger } from '../lib/logger.js';
 import type { Storage } from '../storage/storage.js';
 import { ParallelGzip } from './gzip.js';
 

@@ -6,13 +6,13 @@
  * A backup is deleted manifest first, then archive: if the second step fails, what remains is an archive
  * without a manifest, which every reader treats as incomplete, never as a complete backup.
  */
-import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
-import { JobError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Clock } from '../lib/clock.js';
+import type { Config } from '../config/load.js';
+import { JobError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
 import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
-import { listStore, readManifest } from './catalog.js';
+import { listStore, readManifest } from './listing.js';
 import { archiveName, manifestName } from './manifest.js';
 import { DEFAULT_NAME_PREFIX } from './names.js';
 import { planRetention, type RetentionBackup, type RetentionDecision } from './retention.js';

@@ -12,7 +12,7 @@
  * backups, other databases' backups and archives without a manifest are never touched, and the newest
  * candidate is always kept.
  */
-import type { RetentionConfig } from '../config.js';
+import type { RetentionConfig } from '../config/load.js';
 import { isDefaultName, wallClock } from './names.js';
 
 export interface RetentionBackup {

@@ -1,6 +1,6 @@
 /** What the manifest records about the dumped database and the pg_dump that dumped it. */
-import type { DatabaseConfig } from '../config.js';
-import { withClient } from '../db.js';
+import type { DatabaseConfig } from '../config/load.js';
+import { withClient } from '../lib/db.js';
 import { TRACKING_TABLE } from '../migrations/tracking.js';
 
 export interface SourceInfo {

@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { Config } from '../config.js';
-import { JobError, UsageError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Config } from '../config/load.js';
+import { JobError, UsageError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
 import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
-import { readManifest } from './catalog.js';
+import { readManifest } from './listing.js';
 import { archiveName } from './manifest.js';
 import { validateBackupName } from './names.js';
 

@@ -8,11 +8,11 @@
  * Statements are sent one at a time (as psql -f does), so an error names the statement's file and line.
  * A lock timeout or deadlock is retried with backoff (the whole file, or the one statement).
  */
-import type { Client } from '../db.js';
-import { sqlState } from '../db.js';
-import { JobError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { sleep } from '../clock.js';
+import type { Client } from '../lib/db.js';
+import { sqlState } from '../lib/db.js';
+import { JobError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { sleep } from '../lib/clock.js';
 import { concurrentIndex, type ConcurrentIndex } from './concurrent.js';
 import type { MigrationFile } from './file.js';
 import { codeUnitOffset, lineAt, type Statement } from './split.js';

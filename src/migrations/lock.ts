@@ -4,10 +4,10 @@
  * time), log who holds the lock, and give up after MIGRATE_LOCK_TIMEOUT. The lock dies with its session,
  * so a killed migrate never leaves it behind.
  */
-import type { Client } from '../db.js';
-import { JobError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { sleep } from '../clock.js';
+import type { Client } from '../lib/db.js';
+import { JobError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { sleep } from '../lib/clock.js';
 
 /** "cfdbmigr" as a bigint; pg_locks shows it as classid 1667654754, objid 1835624306, objsubid 1. */
 export const MIGRATION_LOCK_KEY = '7162522631284549490';

@@ -7,7 +7,7 @@
  *   - an applied file that is gone (--allow-missing goes on without it);
  *   - a new file numbered below the highest applied one (--allow-out-of-order applies it anyway).
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../lib/errors.js';
 import { compareVersions, versionKey } from './file.js';
 
 export interface FileRef {

@@ -1,5 +1,5 @@
 /** `migrate create <name>`: the next file name and its starting text. Pure. */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../lib/errors.js';
 import { compareVersions, parseFileName } from './file.js';
 
 const NAME = /^[a-z][a-z0-9_]{0,59}$/;

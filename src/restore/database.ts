@@ -2,10 +2,10 @@
  * The control plane of a restore, on a connection to the `postgres` maintenance database: creating
  * and dropping the restore's database, and the swap that puts it in the target's place.
  */
-import { sleep } from '../clock.js';
-import { quoteIdent, quoteLiteral, type Client } from '../db.js';
-import { JobError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { sleep } from '../lib/clock.js';
+import { quoteIdent, quoteLiteral, type Client } from '../lib/db.js';
+import { JobError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
 
 export async function databaseExists(client: Client, name: string): Promise<boolean> {
   const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

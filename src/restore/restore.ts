@@ -3,13 +3,13 @@
  * then swap it in for the target. The target is never touched before everything else succeeded; on
  * any failure the new database is dropped.
  */
-import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
-import { connectWithWait, libpqEnv } from '../db.js';
-import { ChatflowError, JobError, UsageError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Clock } from '../lib/clock.js';
+import type { Config } from '../config/load.js';
+import { connectWithWait, libpqEnv } from '../lib/db.js';
+import { ChatflowError, JobError, UsageError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
 import type { Storage } from '../storage/storage.js';
-import { resolveArchive } from './catalog.js';
+import { resolveArchive } from './archive.js';
 import {
   createDatabase,
   databaseExists,
@@ -18,7 +18,7 @@ import {
   roleNames,
   swapDatabases,
 } from './database.js';
-import { restoreNames } from './naming.js';
+import { restoreNames } from './database-names.js';
 import { streamIntoDatabase, verdict } from './stream.js';
 import { archiveName } from '../backup/manifest.js';
 

@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Manifest } from '../backup/manifest.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../lib/logger.js';
 import { DumpFilter, DumpFormatError, type DumpFilterOptions, type DumpFilterStats } from './dump-filter.js';
 import { lastLines, spawnPsql, type PsqlExit } from './psql.js';
 

@@ -4,10 +4,10 @@
  * process (a run that would overlap is skipped and logged) and per database (advisory lock).
  */
 import { createTask, type ScheduledTask, type TaskContext } from 'node-cron';
-import { describeError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { describeError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
 import { previousRun } from './cron.js';
-import type { HeldLock } from './lock.js';
+import type { HeldLock } from './backup-lock.js';
 import type { Notifier } from './notify.js';
 import {
   recordAborted,

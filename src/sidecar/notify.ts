@@ -4,7 +4,7 @@
  * with exponential backoff. The URL is never logged: it often carries a token.
  */
 import { hostname } from 'node:os';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../lib/logger.js';
 
 export type NotifyEventName = 'backup.failed' | 'backup.succeeded' | 'prune.failed';
 

@@ -4,9 +4,9 @@
  * for `cacheMs`, so a busy scraper cannot pile up connections.
  */
 import pg from 'pg';
-import type { DatabaseConfig } from '../config.js';
-import { clientOptions } from '../db.js';
-import { describeError } from '../errors.js';
+import type { DatabaseConfig } from '../config/load.js';
+import { clientOptions } from '../lib/db.js';
+import { describeError } from '../lib/errors.js';
 import type { HealthProbe } from './state.js';
 
 export const PROBE_TIMEOUT_MS = 3000;

@@ -3,7 +3,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../lib/logger.js';
 
 export const HEALTH_PATH = '/healthz';
 export const METRICS_PATH = '/metrics';

@@ -1,5 +1,5 @@
 /** The stores a configuration names: the local directory and/or the S3 bucket, local first. */
-import type { Config } from '../config.js';
+import type { Config } from '../config/load.js';
 import { LocalStorage } from './local.js';
 import type { Storage } from './storage.js';
 

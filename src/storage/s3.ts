@@ -31,7 +31,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import type { S3Config } from '../config.js';
+import type { S3Config } from '../config/load.js';
 import type { Storage, StoredObject } from './storage.js';
 
 /** S3's smallest part (all but the last); the memory of an upload is (PARTS_IN_FLIGHT + 1) parts. */

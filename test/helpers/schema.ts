@@ -1,10 +1,10 @@
 /**
  * Schema helpers for integration tests: build a database from init-complete.sql, from the migration chain
  * or from a legacy fixture, and describe it (fingerprint, per-table content checksums).
- * The fingerprint itself lives in src/schema-fingerprint.ts, which `npm run schema:check` uses too.
+ * The fingerprint itself lives in src/migrations/schema-fingerprint.ts, which `npm run schema:check` uses too.
  */
 import { fileURLToPath } from 'node:url';
-import { fingerprintSchema, migrationFiles, psqlFile } from '../../src/schema-fingerprint.js';
+import { fingerprintSchema, migrationFiles, psqlFile } from '../../src/migrations/schema-fingerprint.js';
 import { dbEnv, withDb } from './database.js';
 
 export {
@@ -12,7 +12,7 @@ export {
   firstDifference,
   migrationFiles,
   psqlFile,
-} from '../../src/schema-fingerprint.js';
+} from '../../src/migrations/schema-fingerprint.js';
 
 export const INIT_SQL = fileURLToPath(new URL('../../initdb/init-complete.sql', import.meta.url));
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -50,7 +50,7 @@ export function loadFixture(database: string, fixture: LegacyFixture): Promise<s
   return applySqlFile(database, `${FIXTURES_DIR}/${fixture}.sql`);
 }
 
-/** The fingerprint of `database`'s public schema (see src/schema-fingerprint.ts). */
+/** The fingerprint of `database`'s public schema (see src/migrations/schema-fingerprint.ts). */
 export function schemaFingerprint(database: string): Promise<string> {
   return withDb(database, (client) => fingerprintSchema(client));
 }

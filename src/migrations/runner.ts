@@ -1,0 +1,360 @@
+// OWNER: migration-runner helper. Contract (others call these): migrate(), migrationStatus().
+/**
+ * `chatflow-db migrate`, `migrate create <name>` and `status`. The pure parts live in src/migrations/
+ * (file parsing, statement splitting, planning, adoption); this module connects, locks and runs them.
+ */
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { CommandContext } from '../cli/context.js';
+import type { Config } from '../config/load.js';
+import { connectWithWait, type Client } from '../lib/db.js';
+import { ChatflowError, ExitCode, UsageError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { classifyDatabase, unknownDatabaseMessage, type DatabaseKind } from './adoption.js';
+import { ensureTrackingTable, readAppliedRows, readInventory, trackingTableExists } from './inspect.js';
+import { applyMigration, recordBaseline, rerecordChecksums } from './execute.js';
+import { compareVersions, type MigrationFile } from './file.js';
+import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
+import { planMigrations, type AppliedRow, type Plan, type PlanOptions } from './plan.js';
+import { loadMigrations } from './folder.js';
+import { migrationTemplate, nextMigrationFileName } from './template.js';
+
+export interface MigrateOptions extends PlanOptions {
+  /** Print the plan; change nothing (takes no lock). */
+  dryRun?: boolean;
+  /** Database to migrate instead of config.database.database (restore migrates its new database). */
+  database?: string;
+}
+
+export interface MigrateResult {
+  /** Files applied by this run (with dryRun: none). */
+  applied: string[];
+  /** Files still to apply after this run (with dryRun: what a run would apply). */
+  pending: string[];
+  /** Files recorded without running (--baseline). */
+  baselined: string[];
+  /** Applied files whose new checksum was recorded (--allow-changed). */
+  rerecorded: string[];
+  database: string;
+  /** What the database was before this run: tracked, empty, legacy (adopted) or unknown (baselined). */
+  kind: DatabaseKind;
+  dryRun: boolean;
+}
+
+export type MigrationState = 'applied' | 'changed' | 'missing' | 'pending' | 'out-of-order';
+
+export interface StatusEntry {
+  version: string;
+  file: string;
+  state: MigrationState;
+  appliedAt: string | null;
+  durationMs: number | null;
+  appliedBy: string | null;
+}
+
+export interface StatusResult {
+  /** Applied files (by file name; a missing file by its recorded name). */
+  applied: string[];
+  /** Files not applied yet, in order. */
+  pending: string[];
+  database: string;
+  kind: DatabaseKind;
+  entries: StatusEntry[];
+  /** What would make `migrate` refuse (changed, missing, out-of-order files; an unknown database). */
+  refusals: string[];
+}
+
+const EXECUTION = { retries: 4, backoffMs: 1000 };
+
+export async function migrate(
+  config: Readonly<Config>,
+  deps: { logger: Logger },
+  options: MigrateOptions = {},
+): Promise<MigrateResult> {
+  const { logger } = deps;
+  const database = options.database ?? config.database.database;
+  const files = await loadMigrations(config.migrations.dir);
+  const client = await connectWithWait(config.database, logger, database);
+  let currentFile: string | undefined;
+  client.on('notice', (notice) => logNotice(logger, currentFile, notice));
+  const locked = !options.dryRun;
+  try {
+    if (locked) {
+      await nameSession(client);
+      await acquireMigrationLock(client, logger, config.migrations.lockTimeoutMs, database);
+    }
+    // Read after taking the lock: another replica may have just applied everything.
+    const { kind, plan } = await readPlan(client, database, files, options);
+    const result: MigrateResult = {
+      applied: [],
+      pending: plan.pending.map((f) => f.fileName),
+      baselined: plan.baseline.map((f) => f.fileName),
+      rerecorded: options.allowChanged ? plan.changed.map(({ file }) => file.fileName) : [],
+      database,
+      kind,
+      dryRun: options.dryRun === true,
+    };
+    if (options.dryRun) return result;
+
+    if (kind === 'legacy') {
+      logger.info(
+        { database },
+        'adopting a legacy ChatFlow database: every migration runs and converges what is there',
+      );
+    }
+    if (kind !== 'tracked') await ensureTrackingTable(client);
+    if (result.rerecorded.length > 0) {
+      await rerecordChecksums(
+        client,
+        plan.changed.map(({ file, row }) => ({ version: row.version, checksum: file.checksum })),
+      );
+      logger.warn(
+        { files: result.rerecorded },
+        'recorded the new checksums of edited migrations (--allow-changed)',
+      );
+    }
+    if (plan.baseline.length > 0) {
+      await recordBaseline(client, plan.baseline);
+      logger.info(
+        { files: result.baselined },
+        `baseline: recorded ${plan.baseline.length} migrations as applied without running them`,
+      );
+    }
+    if (plan.missing.length > 0) {
+      logger.warn(
+        { missing: plan.missing.map((r) => r.name) },
+        'going on without the files of applied migrations (--allow-missing)',
+      );
+    }
+    const settings = {
+      ...EXECUTION,
+      lockTimeoutMs: config.migrations.ddlLockTimeoutMs,
+      statementTimeoutMs: config.migrations.statementTimeoutMs,
+    };
+    for (const file of plan.pending) {
+      currentFile = file.fileName;
+      const durationMs = await applyMigration(client, file, settings, logger);
+      currentFile = undefined;
+      result.applied.push(file.fileName);
+      result.pending.shift();
+      logger.info({ file: file.fileName, durationMs }, `applied ${file.fileName}`);
+      // Each file starts from a clean session, as under psql -f (a file's SET search_path must not leak).
+      await client.query('RESET ALL');
+      await nameSession(client);
+    }
+    return result;
+  } finally {
+    if (locked) await releaseMigrationLock(client).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function migrationStatus(
+  config: Readonly<Config>,
+  deps: { logger: Logger },
+  options: { database?: string } = {},
+): Promise<StatusResult> {
+  const database = options.database ?? config.database.database;
+  const files = await loadMigrations(config.migrations.dir);
+  const client = await connectWithWait(config.database, deps.logger, database);
+  try {
+    const { kind, plan, refusals } = await readPlan(client, database, files, {}, false);
+    const outOfOrder = new Set(plan.outOfOrder);
+    const fromRow = (row: AppliedRow) => ({
+      appliedAt: row.appliedAt?.toISOString() ?? null,
+      durationMs: row.durationMs,
+      appliedBy: row.appliedBy,
+    });
+    const entries: StatusEntry[] = [
+      ...plan.applied.map(({ file, row }): StatusEntry => ({
+        version: file.version,
+        file: file.fileName,
+        state: file.checksum === row.checksum ? 'applied' : 'changed',
+        ...fromRow(row),
+      })),
+      ...plan.missing.map((row): StatusEntry => ({
+        version: row.version,
+        file: row.name,
+        state: 'missing',
+        ...fromRow(row),
+      })),
+      ...plan.pending.map((file): StatusEntry => ({
+        version: file.version,
+        file: file.fileName,
+        state: outOfOrder.has(file) ? 'out-of-order' : 'pending',
+        appliedAt: null,
+        durationMs: null,
+        appliedBy: null,
+      })),
+    ].sort((a, b) => compareVersions(a.version, b.version));
+    return {
+      applied: entries.filter((e) => e.state !== 'pending' && e.state !== 'out-of-order').map((e) => e.file),
+      pending: plan.pending.map((f) => f.fileName),
+      database,
+      kind,
+      entries,
+      refusals,
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The database's kind and the plan; refuses (exit 5) what must not run unless `refuse` is off. */
+async function readPlan(
+  client: Client,
+  database: string,
+  files: MigrationFile[],
+  options: PlanOptions,
+  refuse = true,
+): Promise<{ kind: DatabaseKind; plan: Plan<MigrationFile>; refusals: string[] }> {
+  const tracked = await trackingTableExists(client);
+  const inventory = tracked ? undefined : await readInventory(client);
+  const kind = inventory ? classifyDatabase(inventory) : 'tracked';
+  const rows = tracked ? await readAppliedRows(client) : [];
+  const plan = planMigrations(files, rows, options);
+  const refusals = [...plan.refusals];
+  if (kind === 'unknown' && inventory && options.baseline === undefined) {
+    refusals.unshift(unknownDatabaseMessage(database, inventory));
+  }
+  if (refuse && refusals.length > 0) {
+    const header =
+      refusals.length > 1 ? `Refusing to migrate "${database}" (${refusals.length} problems):\n  - ` : '';
+    throw new ChatflowError(`${header}${refusals.join('\n  - ')}`, ExitCode.refused);
+  }
+  return { kind, plan, refusals };
+}
+
+/** Shows waiters (and DBAs in pg_stat_activity) which host and process hold the migration lock. */
+async function nameSession(client: Client): Promise<void> {
+  const name = `chatflow-db migrate ${hostname()}:${process.pid}`.slice(0, 63);
+  await client.query("SELECT set_config('application_name', $1, false)", [name]);
+}
+
+function logNotice(
+  logger: Logger,
+  file: string | undefined,
+  notice: { severity?: string; code?: string; message?: string; where?: string },
+): void {
+  const fields = { file, sqlState: notice.code };
+  const message = notice.message ?? '';
+  if (notice.severity === 'WARNING') logger.warn(fields, message);
+  // A migration's RAISE NOTICE is meant for the operator; the server's "already exists, skipping" is not.
+  else if (notice.where?.includes(' at RAISE')) logger.info(fields, message);
+  else logger.debug(fields, message);
+}
+
+/** `migrate create <name>`: writes the next-numbered file from the template; returns its path. */
+export async function createMigration(config: Readonly<Config>, name: string): Promise<string> {
+  const dir = config.migrations.dir;
+  await mkdir(dir, { recursive: true });
+  const fileName = nextMigrationFileName(await readdir(dir), name);
+  const path = join(dir, fileName);
+  try {
+    // 'wx': never overwrite, even if another `create` raced us to the same number.
+    await writeFile(path, migrationTemplate(fileName), { flag: 'wx' });
+  } catch (error) {
+    throw new UsageError(`Cannot create ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return path;
+}
+
+// ---- command line -----------------------------------------------------------------------------------------
+
+function renderMigrate(result: MigrateResult): string {
+  const lines: string[] = [];
+  const list = (title: string, files: string[]) => {
+    if (files.length > 0) lines.push(title, ...files.map((f) => `  ${f}`));
+  };
+  const adopt =
+    result.kind === 'legacy' ? ' (legacy ChatFlow database: adopted, every file converges it)' : '';
+  if (result.dryRun) {
+    lines.push(`Plan for "${result.database}" (${result.kind})${adopt}; nothing was changed:`);
+    list('would record the new checksum of (--allow-changed):', result.rerecorded);
+    list('would record as applied without running (--baseline):', result.baselined);
+    list('would apply:', result.pending);
+    if (result.pending.length + result.baselined.length + result.rerecorded.length === 0)
+      lines.push('nothing to do');
+  } else {
+    list('recorded new checksums (--allow-changed):', result.rerecorded);
+    list('recorded as applied without running (--baseline):', result.baselined);
+    list(`applied to "${result.database}"${adopt}:`, result.applied);
+    if (result.applied.length === 0) lines.push(`"${result.database}" is up to date: nothing to apply`);
+  }
+  return lines.join('\n');
+}
+
+function renderStatus(status: StatusResult): string {
+  const header = ['version', 'file', 'state', 'applied at', 'duration'];
+  const rows = status.entries.map((e) => [
+    e.version,
+    e.file,
+    e.state,
+    e.appliedAt ?? '',
+    e.durationMs === null ? '' : `${e.durationMs} ms`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const format = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const summary = `${status.database} (${status.kind}): ${status.applied.length} applied, ${status.pending.length} pending`;
+  const lines = [summary, '', format(header), ...rows.map(format)];
+  if (status.refusals.length > 0)
+    lines.push('', 'migrate would refuse:', ...status.refusals.map((r) => `  - ${r}`));
+  return lines.join('\n');
+}
+
+interface MigrateFlags {
+  dryRun?: boolean;
+  baseline?: string;
+  allowChanged?: boolean;
+  allowMissing?: boolean;
+  allowOutOfOrder?: boolean;
+}
+
+export function registerMigrateCommands(program: Command, context: CommandContext): void {
+  const migrateCommand = program
+    .command('migrate')
+    .description(
+      'Apply pending migrations from MIGRATIONS_DIR, one transaction per file (safe with many replicas).',
+    )
+    .option('--dry-run', 'print the plan and change nothing')
+    .option(
+      '--baseline <version>',
+      'record the files up to <version> as applied without running them (untracked databases only), then apply the rest',
+    )
+    .option(
+      '--allow-changed',
+      'record the new checksum of applied files that were edited (they do not run again)',
+    )
+    .option('--allow-missing', 'go on although files of applied migrations are gone')
+    .option('--allow-out-of-order', 'apply new files numbered below the highest applied one')
+    .action(async (flags: MigrateFlags) => {
+      const result = await migrate(context.config(), { logger: context.logger() }, flags);
+      context.stdout(renderMigrate(result));
+    });
+  migrateCommand
+    .command('create <name>')
+    .description(
+      'Write the next-numbered migration file (NNN_<name>.sql) from the template into MIGRATIONS_DIR.',
+    )
+    .action(async (name: string) => {
+      context.stdout(await createMigration(context.config(), name));
+    });
+  program
+    .command('status')
+    .description(
+      `List applied and pending migrations. Exit code ${ExitCode.pending} when some are pending, ${ExitCode.refused} when migrate would refuse.`,
+    )
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const status = await migrationStatus(context.config(), { logger: context.logger() });
+      context.stdout(flags.json ? JSON.stringify(status, null, 2) : renderStatus(status));
+      if (status.refusals.length > 0) context.setExitCode(ExitCode.refused);
+      else if (status.pending.length > 0) context.setExitCode(ExitCode.pending);
+    });
+}

@@ -1,0 +1,79 @@
+/**
+ * Which archive a restore reads: a named one (first store that has it), or `latest` = the newest
+ * complete backup (one with a manifest) across the stores, however many objects they hold. Listing and
+ * manifests are the backup catalog's (src/backup/listing.ts), so `list` and `restore latest` agree.
+ */
+import { listStore, readManifest } from '../backup/listing.js';
+import { ARCHIVE_SUFFIX, archiveName, manifestName, type Manifest } from '../backup/manifest.js';
+import { nameProblem } from '../backup/names.js';
+import { JobError, UsageError } from '../lib/errors.js';
+import type { Storage, StoredObject } from '../storage/storage.js';
+
+export interface ResolvedArchive {
+  store: Storage;
+  name: string;
+  archive: StoredObject;
+  /** Undefined for archives of the old `pg_dump | gzip` script: no checksum to compare. */
+  manifest: Manifest | undefined;
+}
+
+export const LIST_HINT =
+  'run `chatflow-db restore` without a name (or `chatflow-db list`) to see the backups';
+
+/** `nightly` or `nightly.sql.gz` -> `nightly`; refuses names that could escape the store. */
+export function normalizeName(raw: string): string {
+  const name = raw.endsWith(ARCHIVE_SUFFIX) ? raw.slice(0, -ARCHIVE_SUFFIX.length) : raw;
+  const problem = nameProblem(name);
+  if (problem !== undefined) throw new UsageError(`Invalid backup name: ${problem}; ${LIST_HINT}`);
+  return name;
+}
+
+/** Finds the archive to restore in `stores` (in order of preference) and reads its manifest, if any. */
+export async function resolveArchive(
+  stores: readonly Storage[],
+  requested: string,
+): Promise<ResolvedArchive> {
+  const where = stores.map((s) => s.location).join(' and ');
+  let store: Storage | undefined;
+  let name: string;
+  if (requested === 'latest') {
+    let newest: { store: Storage; name: string; at: number } | undefined;
+    for (const candidate of stores) {
+      const entry = (await listStore(candidate)).find((e) => e.complete);
+      // A later store wins only with a strictly newer backup: the same backup in both comes from the first.
+      if (entry && (!newest || entry.modifiedAt.getTime() > newest.at)) {
+        newest = { store: candidate, name: entry.name, at: entry.modifiedAt.getTime() };
+      }
+    }
+    if (!newest)
+      throw new UsageError(`There is no complete backup (with a manifest) in ${where}; ${LIST_HINT}`);
+    ({ store, name } = newest);
+  } else {
+    name = normalizeName(requested);
+    for (const candidate of stores) {
+      if ((await candidate.stat(archiveName(name))) !== undefined) {
+        store = candidate;
+        break;
+      }
+    }
+    if (!store) throw new UsageError(`There is no backup named "${name}" in ${where}; ${LIST_HINT}`);
+  }
+  const archive = await store.stat(archiveName(name));
+  if (!archive)
+    throw new JobError(
+      `The archive ${archiveName(name)} disappeared from ${store.location} while the restore started`,
+    );
+  const hasManifest = (await store.stat(manifestName(name))) !== undefined;
+  return { store, name, archive, manifest: hasManifest ? await loadManifest(store, name) : undefined };
+}
+
+async function loadManifest(store: Storage, name: string): Promise<Manifest> {
+  try {
+    return await readManifest(store, name);
+  } catch (error) {
+    throw new JobError(
+      `The manifest ${manifestName(name)} in ${store.location} cannot be read (${(error as Error).message}); the backup cannot be verified and is refused`,
+      { cause: error },
+    );
+  }
+}

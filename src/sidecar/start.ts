@@ -1,0 +1,219 @@
+/**
+ * `chatflow-db start`: the sidecar, the image's default command. The CLI has already validated the
+ * whole configuration (exit 2). Then: wait for the database, apply the application role (when
+ * APP_DB_PASSWORD is set), migrate (the migrator's advisory lock makes replicas safe), serve /healthz and
+ * /metrics, and back up on BACKUP_SCHEDULE in TZ until SIGTERM/SIGINT. Shutdown aborts a backup in
+ * flight (no partial object) and exits 0 within 10 s.
+ */
+import type { Command } from 'commander';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { CommandContext } from '../cli/context.js';
+import type { Config } from '../config/load.js';
+import { connectWithWait } from '../lib/db.js';
+import { JobError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { createBackupLoop } from './loop.js';
+import { tryBackupLock } from './backup-lock.js';
+import { createMetrics } from './metrics.js';
+import { createNotifier } from './notify.js';
+import { createProbe, pingDatabase } from './probe.js';
+import { closeServer, createHealthServer, listen } from './server.js';
+import { createState, decideHealth, type SidecarState } from './state.js';
+import { backup, openStores, prune } from '../backup/job.js';
+import { migrate, migrationStatus } from '../migrations/runner.js';
+import { applyAppRole } from '../roles/apply.js';
+
+/** The whole shutdown (abort, cleanup, close) must fit in Docker's default 10 s stop timeout. */
+export const SHUTDOWN_DEADLINE_MS = 9000;
+/** Time the in-flight backup gets to abort its upload and remove partial files. */
+const BACKUP_ABORT_WAIT_MS = 6000;
+/** A slot counts as due this long after it fired: time for the scheduler to start and lock. */
+export const HEALTH_GRACE_MS = 60_000;
+
+export interface StartDeps {
+  logger: Logger;
+  clock: Clock;
+}
+
+export interface StartOptions {
+  /** Aborting it shuts the sidecar down; start() then resolves. */
+  signal: AbortSignal;
+}
+
+/** Runs the sidecar until `signal` aborts. Rejects if start-up fails (the CLI maps the exit code). */
+export async function start(
+  config: Readonly<Config>,
+  deps: StartDeps,
+  options: StartOptions,
+): Promise<SidecarState | undefined> {
+  const { logger, clock } = deps;
+  const { signal } = options;
+
+  // 1. Wait for the database (DB_WAIT_TIMEOUT), then 2. the role, then 3. migrations.
+  const client = await untilAborted(connectWithWait(config.database, logger), signal);
+  if (client === aborted) return undefined;
+  await client.end().catch(() => undefined);
+
+  if (config.appRole.password !== undefined) {
+    if ((await untilAborted(applyAppRole(config, { logger }), signal)) === aborted) return undefined;
+  } else {
+    logger.info(
+      { role: config.appRole.user },
+      'APP_DB_PASSWORD is not set: leaving the application role alone (set it, or run `chatflow-db roles`, to manage it)',
+    );
+  }
+  if ((await untilAborted(migrate(config, { logger }, {}), signal)) === aborted) return undefined;
+
+  // 4. Health, metrics, notifications and the backup loop.
+  const state = createState(clock.now());
+  const quietLogger = logger.child({}, { level: logger.levelVal > 40 ? logger.level : 'warn' });
+  const pendingCount = async (): Promise<number> =>
+    (await migrationStatus(config, { logger: quietLogger })).pending.length;
+  const probe = createProbe(
+    { ping: () => pingDatabase(config.database), pending: pendingCount },
+    2000,
+    (count) => (state.pendingMigrations = count),
+  );
+  const notifier = createNotifier(config.notify, { logger });
+  // One set of stores (and S3 client) for the life of the sidecar, not one per scheduled run.
+  const stores = await openStores(config);
+  const loop = createBackupLoop(
+    { schedule: config.backup.schedule, timeZone: config.timeZone },
+    {
+      logger,
+      now: () => clock.now(),
+      state,
+      notifier,
+      database: config.database.database,
+      backup: (abortSignal) => backup(config, { logger, clock, stores }, { signal: abortSignal }),
+      prune: async () => {
+        await prune(config, { logger, clock, stores }, { dryRun: false });
+      },
+      tryLock: () => tryBackupLock(config.database),
+    },
+  );
+  const metrics = createMetrics(state);
+  const server = createHealthServer({
+    logger,
+    async health() {
+      const measured = await probe();
+      const now = clock.now();
+      const due = loop.previousRun(new Date(now.getTime() - HEALTH_GRACE_MS));
+      const decision = decideHealth(state, measured, due);
+      return {
+        healthy: decision.healthy,
+        body: {
+          status: decision.healthy ? 'ok' : 'unhealthy',
+          reasons: decision.reasons,
+          database: measured.database.ok ? 'ok' : 'unreachable',
+          pendingMigrations: 'pending' in measured.migrations ? measured.migrations.pending : null,
+          backup: {
+            running: state.running !== undefined,
+            lastSuccess: state.lastSuccess ?? null,
+            lastFailure: state.lastFailure ?? null,
+            due: due?.toISOString() ?? null,
+            next: loop.nextRun()?.toISOString() ?? null,
+          },
+        },
+      };
+    },
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
+  });
+
+  try {
+    state.pendingMigrations = await pendingCount();
+  } catch (error) {
+    logger.warn({ err: error }, 'could not read the migration status after migrating');
+  }
+  if (config.server.healthPort > 0) {
+    const address = await listen(server, config.server.healthPort, config.server.healthHost).catch(
+      (error: unknown) => {
+        throw new JobError(
+          `Cannot serve /healthz on ${config.server.healthHost}:${config.server.healthPort} (${(error as Error).message}): choose a free HEALTH_PORT, or 0 for no server`,
+          { cause: error },
+        );
+      },
+    );
+    logger.info(
+      { host: address.address, port: address.port },
+      'health server listening (/healthz, /metrics)',
+    );
+  } else {
+    logger.info('HEALTH_PORT is 0: no health server');
+  }
+  loop.start();
+  if (config.backup.onStart && !signal.aborted) void loop.runNow('start');
+
+  // 5. Run until SIGTERM/SIGINT, then shut down in order: schedule, backup in flight, HTTP, notifications.
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  const stopping = Date.now();
+  logger.info('shutting down: no new backups');
+  await loop.stop(BACKUP_ABORT_WAIT_MS);
+  await Promise.race([closeServer(server), clockTimeout(1000)]);
+  server.closeAllConnections();
+  // Notifications in flight get a moment (a dead webhook must not hold the stop up to the deadline).
+  await notifier.close(Math.max(0, Math.min(3000, SHUTDOWN_DEADLINE_MS - (Date.now() - stopping) - 500)));
+  for (const store of stores) store.close?.();
+  logger.info({ backups: state.backupsTotal, failures: state.failuresTotal }, 'stopped');
+  return state;
+}
+
+const aborted = Symbol('aborted');
+
+/** Start-up steps give way to a shutdown request; the abandoned step dies with the process. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof aborted> {
+  if (signal.aborted) return Promise.resolve(aborted);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(aborted);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+function clockTimeout(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+export function registerStartCommand(program: Command, context: CommandContext): void {
+  program
+    .command('start')
+    .description(
+      'Run the sidecar: wait for the database, apply the role, migrate, then serve /healthz and /metrics and back up on BACKUP_SCHEDULE until SIGTERM.',
+    )
+    .action(async () => {
+      const config = context.config();
+      const logger = context.logger();
+      const controller = new AbortController();
+      const onSignal = (signal: NodeJS.Signals): void => {
+        logger.info({ signal }, 'received a stop signal');
+        controller.abort();
+        // A second signal takes the default action (immediate exit); this is the backstop for a hang.
+        setTimeout(() => {
+          logger.error('shutdown did not finish in time; exiting anyway');
+          process.exit(1);
+        }, SHUTDOWN_DEADLINE_MS + 500).unref();
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      try {
+        await start(config, { logger, clock: systemClock }, { signal: controller.signal });
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+      // A start-up step abandoned by the signal (e.g. waiting for the database) may still hold a timer.
+      setTimeout(() => process.exit(), 200).unref();
+    });
+}
