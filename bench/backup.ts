@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SETTINGS } from '../src/config/load.js';
+import { SETTINGS } from '../src/config/settings.js';
 import { startS3 } from '../test/helpers/s3.js';
 import { benchEnv as env, CLI, query, textOption as option } from './common.js';
 

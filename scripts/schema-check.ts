@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, PACKAGE_ROOT, type Config } from '../src/config/load.js';
+import { loadConfig, type Config } from '../src/config/load.js';
+import { PACKAGE_ROOT } from '../src/lib/package-root.js';
 import { connect, libpqEnv, quoteIdent, withClient } from '../src/lib/db.js';
 import { describeError, ExitCode, exitCodeOf } from '../src/lib/errors.js';
 import { createLogger, type Logger } from '../src/lib/logger.js';

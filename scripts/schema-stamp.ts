@@ -6,7 +6,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PACKAGE_ROOT } from '../src/config/load.js';
+import { PACKAGE_ROOT } from '../src/lib/package-root.js';
 import { describeError, exitCodeOf, JobError } from '../src/lib/errors.js';
 import { createLogger, type Logger } from '../src/lib/logger.js';
 import { migrationChecksum } from '../src/migrations/checksum.js';

@@ -1,33 +1,19 @@
-// OWNER: backup helper. Contract (others call these): backup(), listBackups(), findLatestBackup(),
-// prune(), verifyBackup(), openStores().
 /**
- * The backup job and its commands: `backup [name]`, `list [--json]`, `verify <name>`, `prune [--dry-run]`.
- * The data path is src/backup/pipeline.ts; names, retention and the manifest are pure modules beside it.
+ * The backup job: name, dump to every store, then write the manifest last. The data path is
+ * pipeline.ts; names, retention and the manifest are pure modules beside it.
  */
-import type { Command } from 'commander';
 import { Readable } from 'node:stream';
-import { formatBackupTable } from './format.js';
 import { describeSource, pgDumpVersion } from './source.js';
 import { archiveName, manifestName, MANIFEST_FORMAT, serializeManifest, type Manifest } from './manifest.js';
 import { defaultBackupName, validateBackupName } from './names.js';
 import { dumpToStores } from './pipeline.js';
-import { listBackups } from './listing.js';
-import { prune } from './prune.js';
-import { verifyBackup } from './verify.js';
 import { unlessAborted } from '../lib/abort.js';
 import type { Clock } from '../lib/clock.js';
-import { systemClock } from '../lib/clock.js';
-import type { CommandContext } from '../cli/context.js';
 import type { Config } from '../config/load.js';
 import { JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
-
-export { findLatestBackup, listBackups, readManifest, type BackupEntry } from './listing.js';
-export { prune, type PruneResult } from './prune.js';
-export { verifyBackup, type VerifyResult } from './verify.js';
-export { openStores } from '../storage/index.js';
 
 export interface BackupDeps {
   logger: Logger;
@@ -171,85 +157,4 @@ async function refuseExisting(name: string, stores: readonly Storage[]): Promise
         `A backup named "${name}" already exists in ${store.location}; choose another name`,
       );
   }
-}
-
-/** Aborts `controller` on SIGINT/SIGTERM while `job` runs, so a stopped backup cleans up after itself. */
-async function withSignals<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const stop = (signal: NodeJS.Signals): void => controller.abort(new JobError(`stopped by ${signal}`));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    return await job(controller.signal);
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
-}
-
-export function registerBackupCommands(program: Command, context: CommandContext): void {
-  program
-    .command('backup')
-    .description('Dump the database (plain SQL, gzip) to the configured stores, with a manifest')
-    .argument('[name]', 'backup name (letters, digits, . _ -); default chatflow_backup_YYYYMMDD_HHMMSS in TZ')
-    .action(async (name: string | undefined) => {
-      const result = await withSignals((signal) =>
-        backup(
-          context.config(),
-          { logger: context.logger(), clock: systemClock },
-          name !== undefined ? { name, signal } : { signal },
-        ),
-      );
-      context.stdout(result.name);
-    });
-
-  program
-    .command('list')
-    .description('List backups in every store, newest first')
-    .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
-      const entries = await listBackups(context.config()).catch((error: unknown) => {
-        throw new JobError(`Cannot list backups: ${(error as Error).message}`, { cause: error });
-      });
-      const now = systemClock.now();
-      if (options.json) {
-        const rows = entries.map((e) => ({
-          name: e.name,
-          store: e.store,
-          location: e.location,
-          size: e.size,
-          modifiedAt: e.modifiedAt.toISOString(),
-          ageSeconds: Math.max(0, Math.round((now.getTime() - e.modifiedAt.getTime()) / 1000)),
-          manifest: e.complete,
-        }));
-        context.stdout(JSON.stringify(rows, null, 2));
-      } else {
-        context.stdout(entries.length === 0 ? 'No backups.' : formatBackupTable(entries, now));
-      }
-    });
-
-  program
-    .command('verify')
-    .description('Re-read a backup from each store: sha256 against the manifest, gzip integrity')
-    .argument('<name>', 'backup name')
-    .action(async (name: string) => {
-      const result = await verifyBackup(context.config(), { logger: context.logger() }, name);
-      for (const s of result.stores) context.stdout(`${name}  ${s.location}  ok  sha256 ${s.sha256}`);
-    });
-
-  program
-    .command('prune')
-    .description('Delete automatic backups that no retention rule keeps')
-    .option('--dry-run', 'only show what would be deleted')
-    .action(async (options: { dryRun?: boolean }) => {
-      const result = await prune(
-        context.config(),
-        { logger: context.logger(), clock: systemClock },
-        { dryRun: options.dryRun ?? false },
-      );
-      for (const store of result.stores) {
-        for (const name of store.deleted)
-          context.stdout(`${result.dryRun ? 'would delete' : 'deleted'}  ${name}  ${store.location}`);
-      }
-    });
 }

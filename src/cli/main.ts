@@ -1,32 +1,37 @@
 /**
  * The thin entry point: parse argv, load config, build dependencies, call one job, map the error to an
- * exit code. Each job module registers its own subcommand (src/<domain>/).
+ * exit code. Each command module (cli/commands/) registers its subcommands and calls its job.
  */
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../config/load.js';
+import { defaultValue } from '../config/settings.js';
 import { describeError, ExitCode, exitCodeOf, ChatflowError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { CommandContext } from './context.js';
 
 type Register = (program: Command, context: CommandContext) => void;
 
+/** Logging before (or without) a valid configuration: the settings' defaults. */
+const BEFORE_CONFIG_LOG = { level: defaultValue('LOG_LEVEL'), format: defaultValue('LOG_FORMAT') };
+
 /**
- * Job modules by command name, loaded only when their command runs: a `status` need not load the AWS SDK,
+ * Command modules by command name, loaded only when their command runs: a `status` need not load the AWS SDK,
  * which keeps start-up fast and a backup's memory small. Help and unknown commands load them all.
  */
 const migrateModule = async (): Promise<Register> =>
-  (await import('../migrations/runner.js')).registerMigrateCommands;
-const backupModule = async (): Promise<Register> => (await import('../backup/job.js')).registerBackupCommands;
+  (await import('./commands/migrate.js')).registerMigrateCommands;
+const backupModule = async (): Promise<Register> =>
+  (await import('./commands/backup.js')).registerBackupCommands;
 const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
   migrate: migrateModule,
   status: migrateModule,
-  roles: async () => (await import('../roles/apply.js')).registerRolesCommand,
+  roles: async () => (await import('./commands/roles.js')).registerRolesCommand,
   backup: backupModule,
   list: backupModule,
   verify: backupModule,
   prune: backupModule,
   restore: async () => (await import('./commands/restore.js')).registerRestoreCommand,
-  start: async () => (await import('../sidecar/start.js')).registerStartCommand,
+  start: async () => (await import('./commands/start.js')).registerStartCommand,
 };
 
 async function loadCommands(command: string | undefined): Promise<Register[]> {
@@ -40,7 +45,7 @@ function buildContext(): CommandContext {
   let logger: Logger | undefined;
   return {
     config: () => (config ??= loadConfig()),
-    logger: () => (logger ??= createLogger(config?.log ?? { level: 'info', format: 'auto' })),
+    logger: () => (logger ??= createLogger(config?.log ?? BEFORE_CONFIG_LOG)),
     stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     setExitCode: (code) => {
       process.exitCode = code;

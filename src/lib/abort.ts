@@ -12,6 +12,21 @@ export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefin
   });
 }
 
+export const aborted = Symbol('aborted');
+
+/**
+ * Like unlessAborted, but an abort resolves to `aborted` instead of rejecting: start-up steps give way to
+ * a shutdown request, and the abandoned step dies with the process.
+ */
+export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | typeof aborted> {
+  try {
+    return await unlessAborted(work, signal);
+  } catch (error) {
+    if (signal.aborted) return aborted;
+    throw error;
+  }
+}
+
 function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new Error('aborted');

@@ -8,6 +8,9 @@ import type { Config } from '../config/load.js';
 import { connectWithWait, libpqEnv } from '../lib/db.js';
 import { ChatflowError, JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { migrate } from '../migrations/runner.js';
+import { applyAppRole } from '../roles/apply.js';
+import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { resolveArchive } from './archive.js';
 import {
@@ -25,12 +28,8 @@ import { archiveName } from '../backup/manifest.js';
 export interface RestoreDeps {
   logger: Logger;
   clock: Clock;
-  /** The configured stores, in order of preference (already narrowed by --from). */
-  stores: readonly Storage[];
-  /** Brings `database` up to the current schema (the migration runner). */
-  migrate: (database: string) => Promise<{ applied: string[] }>;
-  /** Re-applies the application role's privileges on `database`; undefined when not configured. */
-  applyAppRole: ((database: string) => Promise<unknown>) | undefined;
+  /** Default: the stores the configuration names (local first). */
+  stores?: readonly Storage[];
 }
 
 export interface RestoreOptions {
@@ -41,6 +40,8 @@ export interface RestoreOptions {
   dropPrevious?: boolean;
   /** Run the migrator on the restored database (default true). */
   migrate?: boolean;
+  /** Restrict the search to one store. */
+  from?: 'local' | 's3';
   signal?: AbortSignal;
 }
 
@@ -66,7 +67,8 @@ export interface RestoreResult {
 /** The maintenance database the control plane connects to (never the target: it gets renamed). */
 const MAINTENANCE_DB = 'postgres';
 
-export async function runRestore(
+/** Restores a backup over the target database (the steps are in this module's header). */
+export async function restore(
   config: Readonly<Config>,
   deps: RestoreDeps,
   options: RestoreOptions,
@@ -74,11 +76,18 @@ export async function runRestore(
   const started = Date.now();
   const { logger } = deps;
   const target = options.targetDb ?? config.database.database;
+  const all = deps.stores ?? (await openStores(config));
+  const stores = options.from ? all.filter((s) => s.kind === options.from) : all;
+  if (options.from && stores.length === 0) {
+    throw new UsageError(
+      `--from ${options.from}: that store is not configured (${options.from === 's3' ? 'set S3_BUCKET' : 'set BACKUP_DIR'})`,
+    );
+  }
   const names = restoreNames(target, deps.clock.now(), config.timeZone);
-  if (deps.stores.length === 0) {
+  if (stores.length === 0) {
     throw new UsageError('No backup store is configured: set BACKUP_DIR and/or S3_BUCKET');
   }
-  const archive = await resolveArchive(deps.stores, options.name);
+  const archive = await resolveArchive(stores, options.name);
   const log = logger.child({ backup: archive.name, store: archive.store.location, target });
   if (!archive.manifest) {
     log.warn(
@@ -235,7 +244,7 @@ async function bringUpToDate(
   let migrations: string[] | 'skipped' = 'skipped';
   if (runMigrations) {
     try {
-      migrations = (await deps.migrate(database)).applied;
+      migrations = (await migrate(config, { logger: deps.logger }, { database })).applied;
     } catch (error) {
       throw new JobError(`Migrating the restored database failed: ${(error as Error).message}`, {
         cause: error,
@@ -249,14 +258,15 @@ async function bringUpToDate(
   } else {
     deps.logger.info('--no-migrate: the restored database keeps the schema of the backup');
   }
-  if (!deps.applyAppRole) {
+  // applyAppRole needs the role's password; without one the restore cannot (re)create the role.
+  if (config.appRole.password === undefined) {
     deps.logger.info(
       `APP_DB_PASSWORD is not set: the application role's privileges were not re-applied; run \`chatflow-db roles\` after the restore if the application uses ${config.appRole.user}`,
     );
     return { migrations, appRole: 'skipped' };
   }
   try {
-    await deps.applyAppRole(database);
+    await applyAppRole(config, { logger: deps.logger }, { database });
   } catch (error) {
     throw new JobError(`Re-applying the application role's privileges failed: ${(error as Error).message}`, {
       cause: error,

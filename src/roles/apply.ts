@@ -1,11 +1,8 @@
-// OWNER: schema helper. Contract (others call this): applyAppRole().
 /**
- * `chatflow-db roles`: creates or updates the limited application role (APP_DB_USER, SCHEMA.md "Roles")
+ * The role job (`chatflow-db roles`): creates or updates the limited application role (APP_DB_USER, SCHEMA.md "Roles")
  * on the configured database, in one transaction. It refuses, without changing anything, to manage a role
  * that is the owner, a superuser or a member of the owner (legacy deployments ran as chatflow_user).
  */
-import type { Command } from 'commander';
-import type { CommandContext } from '../cli/context.js';
 import type { Config } from '../config/load.js';
 import { connectWithWait, type Client } from '../lib/db.js';
 import { ExitCode, JobError, UsageError } from '../lib/errors.js';
@@ -108,14 +105,4 @@ async function readRoleState(client: Client, role: string): Promise<RoleState> {
     memberOf: memberOf.map((m) => m.rolname),
     objectOwners: owners.map((o) => o.owner),
   };
-}
-
-export function registerRolesCommand(program: Command, context: CommandContext): void {
-  program
-    .command('roles')
-    .description('Create or update the limited application role (APP_DB_USER, password APP_DB_PASSWORD).')
-    .action(async () => {
-      const result = await applyAppRole(context.config(), { logger: context.logger() });
-      context.stdout(`application role ${result.role} ${result.created ? 'created' : 'updated'}`);
-    });
 }

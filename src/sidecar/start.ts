@@ -1,14 +1,13 @@
 /**
- * `chatflow-db start`: the sidecar, the image's default command. The CLI has already validated the
+ * The sidecar job (`chatflow-db start`), the image's default command. The CLI has already validated the
  * whole configuration (exit 2). Then: wait for the database, apply the application role (when
  * APP_DB_PASSWORD is set), migrate (the migrator's advisory lock makes replicas safe), serve /healthz and
  * /metrics, and back up on BACKUP_SCHEDULE in TZ until SIGTERM/SIGINT. Shutdown aborts a backup in
  * flight (no partial object) and exits 0 within 10 s.
  */
-import type { Command } from 'commander';
-import { systemClock, type Clock } from '../lib/clock.js';
-import type { CommandContext } from '../cli/context.js';
+import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
+import { aborted, untilAborted } from '../lib/abort.js';
 import { connectWithWait } from '../lib/db.js';
 import { JobError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -19,7 +18,9 @@ import { createNotifier } from './notify.js';
 import { createProbe, pingDatabase } from './probe.js';
 import { closeServer, createHealthServer, listen } from './server.js';
 import { createState, decideHealth, type SidecarState } from './state.js';
-import { backup, openStores, prune } from '../backup/job.js';
+import { backup } from '../backup/job.js';
+import { prune } from '../backup/prune.js';
+import { openStores } from '../storage/index.js';
 import { migrate, migrationStatus } from '../migrations/runner.js';
 import { applyAppRole } from '../roles/apply.js';
 
@@ -161,59 +162,6 @@ export async function start(
   return state;
 }
 
-const aborted = Symbol('aborted');
-
-/** Start-up steps give way to a shutdown request; the abandoned step dies with the process. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof aborted> {
-  if (signal.aborted) return Promise.resolve(aborted);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve(aborted);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
 function clockTimeout(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-export function registerStartCommand(program: Command, context: CommandContext): void {
-  program
-    .command('start')
-    .description(
-      'Run the sidecar: wait for the database, apply the role, migrate, then serve /healthz and /metrics and back up on BACKUP_SCHEDULE until SIGTERM.',
-    )
-    .action(async () => {
-      const config = context.config();
-      const logger = context.logger();
-      const controller = new AbortController();
-      const onSignal = (signal: NodeJS.Signals): void => {
-        logger.info({ signal }, 'received a stop signal');
-        controller.abort();
-        // A second signal takes the default action (immediate exit); this is the backstop for a hang.
-        setTimeout(() => {
-          logger.error('shutdown did not finish in time; exiting anyway');
-          process.exit(1);
-        }, SHUTDOWN_DEADLINE_MS + 500).unref();
-      };
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
-      try {
-        await start(config, { logger, clock: systemClock }, { signal: controller.signal });
-      } finally {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-      }
-      // A start-up step abandoned by the signal (e.g. waiting for the database) may still hold a timer.
-      setTimeout(() => process.exit(), 200).unref();
-    });
 }

@@ -1,68 +1,14 @@
-// OWNER: restore helper. Contract: restore(), registerRestoreCommand().
 /**
- * The restore job and its command: `restore` (lists the backups) and
- * `restore <name>|latest [--from s3|local] [--target-db NAME] [--drop-previous] [--no-migrate]`.
- * The pipeline lives in src/restore/ (restore.ts orchestrates; stream.ts is the data path; database.ts
- * creates, drops and swaps databases; dump-filter.ts makes foreign dumps restorable as the owner role).
+ * `restore` (lists the backups) and
+ * `restore <name>|latest [--from s3|local] [--target-db NAME] [--drop-previous] [--no-migrate]`:
+ * wiring and rendering only. The job is src/restore/restore.ts.
  */
-import { Command, Option } from 'commander';
-import { listBackups } from '../../backup/listing.js';
-import { formatBackupTable } from '../../backup/format.js';
-import { systemClock, type Clock } from '../../lib/clock.js';
+import { type Command, Option } from 'commander';
+import { printBackupList } from '../backup-list.js';
 import type { CommandContext } from '../context.js';
-import type { Config } from '../../config/load.js';
-import { JobError, UsageError } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
-import { runRestore, type RestoreOptions, type RestoreResult } from '../../restore/restore.js';
-import { openStores } from '../../storage/index.js';
-import type { Storage } from '../../storage/storage.js';
-import { migrate } from '../../migrations/runner.js';
-import { applyAppRole } from '../../roles/apply.js';
-
-export type { RestoreResult } from '../../restore/restore.js';
-
-export interface RestoreJobDeps {
-  logger: Logger;
-  clock: Clock;
-  /** Default: the stores the configuration names (local first). */
-  stores?: readonly Storage[];
-}
-
-export interface RestoreJobOptions extends RestoreOptions {
-  /** Restrict the search to one store. */
-  from?: 'local' | 's3';
-}
-
-/** Restores a backup over the target database (see src/restore/restore.ts for the steps). */
-export async function restore(
-  config: Readonly<Config>,
-  deps: RestoreJobDeps,
-  options: RestoreJobOptions,
-): Promise<RestoreResult> {
-  const all = deps.stores ?? (await openStores(config));
-  const stores = options.from ? all.filter((s) => s.kind === options.from) : all;
-  if (options.from && stores.length === 0) {
-    throw new UsageError(
-      `--from ${options.from}: that store is not configured (${options.from === 's3' ? 'set S3_BUCKET' : 'set BACKUP_DIR'})`,
-    );
-  }
-  const { logger } = deps;
-  return runRestore(
-    config,
-    {
-      logger,
-      clock: deps.clock,
-      stores,
-      migrate: (database) => migrate(config, { logger }, { database }),
-      // applyAppRole needs the role's password; without one the restore cannot (re)create the role.
-      applyAppRole:
-        config.appRole.password !== undefined
-          ? (database) => applyAppRole(config, { logger }, { database })
-          : undefined,
-    },
-    options,
-  );
-}
+import { withSignals } from '../signals.js';
+import { systemClock } from '../../lib/clock.js';
+import { restore, type RestoreOptions } from '../../restore/restore.js';
 
 export function registerRestoreCommand(program: Command, context: CommandContext): void {
   program
@@ -85,15 +31,10 @@ export function registerRestoreCommand(program: Command, context: CommandContext
       ) => {
         const config = context.config();
         if (name === undefined) {
-          const entries = await listBackups(config).catch((error: unknown) => {
-            throw new JobError(`Cannot list backups: ${(error as Error).message}`, { cause: error });
-          });
-          context.stdout(
-            entries.length === 0 ? 'No backups.' : formatBackupTable(entries, systemClock.now()),
-          );
+          await printBackupList(context, { json: false });
           return;
         }
-        const options: RestoreJobOptions = {
+        const options: RestoreOptions = {
           name,
           migrate: flags.migrate,
           dropPrevious: flags.dropPrevious === true,
@@ -109,18 +50,4 @@ export function registerRestoreCommand(program: Command, context: CommandContext
         );
       },
     );
-}
-
-/** SIGINT/SIGTERM abort the stream: the new database is dropped and the target stays as it was. */
-async function withSignals<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
-  try {
-    return await job(controller.signal);
-  } finally {
-    process.off('SIGINT', abort);
-    process.off('SIGTERM', abort);
-  }
 }

@@ -4,7 +4,7 @@
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findLatestBackup, listBackups } from '../../../src/backup/job.js';
+import { findLatestBackup, listBackups } from '../../../src/backup/listing.js';
 import { sleep } from '../../../src/lib/clock.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { runCli } from '../../helpers/cli.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderSettingsTable } from '../../../scripts/config-docs.js';
-import { SETTINGS } from '../../../src/config/load.js';
+import { SETTINGS } from '../../../src/config/settings.js';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 

@@ -1,0 +1,27 @@
+/** The backup list that `list` and `restore` without a name print: a table, or JSON with --json. */
+import type { CommandContext } from './context.js';
+import { formatBackupTable } from '../backup/format.js';
+import { listBackups } from '../backup/listing.js';
+import { systemClock } from '../lib/clock.js';
+import { JobError } from '../lib/errors.js';
+
+export async function printBackupList(context: CommandContext, options: { json: boolean }): Promise<void> {
+  const entries = await listBackups(context.config()).catch((error: unknown) => {
+    throw new JobError(`Cannot list backups: ${(error as Error).message}`, { cause: error });
+  });
+  const now = systemClock.now();
+  if (options.json) {
+    const rows = entries.map((e) => ({
+      name: e.name,
+      store: e.store,
+      location: e.location,
+      size: e.size,
+      modifiedAt: e.modifiedAt.toISOString(),
+      ageSeconds: Math.max(0, Math.round((now.getTime() - e.modifiedAt.getTime()) / 1000)),
+      manifest: e.complete,
+    }));
+    context.stdout(JSON.stringify(rows, null, 2));
+  } else {
+    context.stdout(entries.length === 0 ? 'No backups.' : formatBackupTable(entries, now));
+  }
+}
