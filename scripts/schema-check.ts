@@ -6,18 +6,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../src/config/load.js';
 import { PACKAGE_ROOT } from '../src/lib/package-root.js';
 import { connect, libpqEnv, quoteIdent, withClient } from '../src/lib/db.js';
-import { describeError, ExitCode, exitCodeOf } from '../src/lib/errors.js';
+import { ExitCode } from '../src/lib/errors.js';
 import { createLogger, type Logger } from '../src/lib/logger.js';
-import {
-  fingerprintSchema,
-  firstDifference,
-  migrationFiles,
-  psqlFile,
-} from '../src/migrations/schema-fingerprint.js';
+import { psqlFile } from '../src/lib/psql-file.js';
+import { migrationFiles } from '../src/migrations/folder.js';
+import { fingerprintSchema, firstDifference } from '../src/migrations/schema-fingerprint.js';
+import { runAsMain } from './run-as-main.js';
 
 export interface SchemaCheckOptions {
   initFile?: string;
@@ -66,24 +63,16 @@ export async function checkSchemaDrift(
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  let logger = createLogger({ level: 'info', format: 'auto' });
-  try {
-    const config = loadConfig();
-    logger = createLogger(config.log);
-    const result = await checkSchemaDrift(config, { logger });
-    if (result.drift === undefined) {
-      process.stdout.write(
-        `schema check: init-complete.sql and ${result.migrations} migrations build the same schema\n`,
-      );
-    } else {
-      process.stdout.write(
-        `schema check: DRIFT between init-complete.sql and migrations/\n${result.drift}\n`,
-      );
-      process.exitCode = ExitCode.failed;
-    }
-  } catch (error) {
-    logger.error(describeError(error));
-    process.exitCode = exitCodeOf(error);
+await runAsMain(import.meta.url, async (context) => {
+  const config = loadConfig();
+  context.logger = createLogger(config.log);
+  const result = await checkSchemaDrift(config, { logger: context.logger });
+  if (result.drift === undefined) {
+    process.stdout.write(
+      `schema check: init-complete.sql and ${result.migrations} migrations build the same schema\n`,
+    );
+  } else {
+    process.stdout.write(`schema check: DRIFT between init-complete.sql and migrations/\n${result.drift}\n`);
+    process.exitCode = ExitCode.failed;
   }
-}
+});

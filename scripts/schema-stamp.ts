@@ -5,12 +5,12 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { PACKAGE_ROOT } from '../src/lib/package-root.js';
-import { describeError, exitCodeOf, JobError } from '../src/lib/errors.js';
-import { createLogger, type Logger } from '../src/lib/logger.js';
+import { JobError } from '../src/lib/errors.js';
+import type { Logger } from '../src/lib/logger.js';
 import { migrationChecksum } from '../src/migrations/checksum.js';
-import { migrationFiles } from '../src/migrations/schema-fingerprint.js';
+import { migrationFiles } from '../src/migrations/folder.js';
+import { runAsMain } from './run-as-main.js';
 
 export const STAMP_BEGIN = '-- chatflow-db:stamp:begin';
 export const STAMP_END = '-- chatflow-db:stamp:end';
@@ -72,16 +72,6 @@ export function stampInitFile(initFile: string, migrationsDir: string, logger: L
   return true;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const logger = createLogger({ level: 'info', format: 'auto' });
-  try {
-    stampInitFile(
-      join(PACKAGE_ROOT, 'initdb', 'init-complete.sql'),
-      join(PACKAGE_ROOT, 'migrations'),
-      logger,
-    );
-  } catch (error) {
-    logger.error(describeError(error));
-    process.exitCode = exitCodeOf(error);
-  }
-}
+await runAsMain(import.meta.url, ({ logger }) => {
+  stampInitFile(join(PACKAGE_ROOT, 'initdb', 'init-complete.sql'), join(PACKAGE_ROOT, 'migrations'), logger);
+});

@@ -1,5 +1,5 @@
 /** The `list` table, pure. */
-import { formatBytes } from './pipeline.js';
+import { formatBytes } from '../lib/streams.js';
 import type { BackupEntry } from './listing.js';
 
 export function formatAge(ms: number): string {

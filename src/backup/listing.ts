@@ -24,7 +24,7 @@ export interface BackupEntry {
   defaultNamed: boolean;
 }
 
-export interface CatalogDeps {
+export interface ListingDeps {
   /** The stores to read; defaults to those the configuration names. */
   stores?: readonly Storage[];
 }
@@ -56,18 +56,30 @@ export async function listStore(store: Storage, namePrefix = ''): Promise<Backup
 }
 
 /** Backups in every configured store, newest first (a backup in two stores is listed twice). */
-export async function listBackups(config: Readonly<Config>, deps: CatalogDeps = {}): Promise<BackupEntry[]> {
-  const stores = deps.stores ?? (await openStores(config));
+export async function listBackups(config: Readonly<Config>, deps: ListingDeps = {}): Promise<BackupEntry[]> {
+  return listStores(deps.stores ?? (await openStores(config)));
+}
+
+/** Backups in `stores`, newest first; on equal times the earlier store's entry comes first. */
+export async function listStores(stores: readonly Storage[]): Promise<BackupEntry[]> {
   const perStore = await Promise.all(stores.map((store) => listStore(store)));
   return perStore.flat().sort(newestFirst);
 }
 
-/** The newest complete backup (one with a manifest), or undefined. */
+/**
+ * What `latest` means, for `list` readers and `restore latest` alike: the newest complete backup (one
+ * with a manifest) of `entries` as listStores orders them, or undefined.
+ */
+export function latestBackup(entries: readonly BackupEntry[]): BackupEntry | undefined {
+  return entries.find((entry) => entry.complete);
+}
+
+/** The newest complete backup in the configured stores, or undefined. */
 export async function findLatestBackup(
   config: Readonly<Config>,
-  deps: CatalogDeps = {},
+  deps: ListingDeps = {},
 ): Promise<BackupEntry | undefined> {
-  return (await listBackups(config, deps)).find((entry) => entry.complete);
+  return latestBackup(await listBackups(config, deps));
 }
 
 /** Reads and checks `<name>.manifest.json` from `store`. */

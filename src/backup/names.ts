@@ -3,6 +3,7 @@
  * time zone, not the process's) and the rules a given name must follow. No I/O here; whether a name is
  * already taken is checked by the backup job against the stores.
  */
+import { wallClockStamp } from '../lib/clock.js';
 import { UsageError } from '../lib/errors.js';
 
 export const DEFAULT_NAME_PREFIX = 'chatflow_backup_';
@@ -10,37 +11,9 @@ const DEFAULT_NAME = /^chatflow_backup_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2
 const ALLOWED = /^[A-Za-z0-9._-]+$/;
 export const MAX_NAME_LENGTH = 128;
 
-/** The parts of `date` as a wall clock in `timeZone` (Intl, so the process TZ never matters). */
-export function wallClock(
-  date: Date,
-  timeZone: string,
-): { year: string; month: string; day: string; hour: string; minute: string; second: string } {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(date);
-  const get = (type: Intl.DateTimeFormatPartTypes): string =>
-    parts.find((p) => p.type === type)?.value ?? '00';
-  return {
-    year: get('year').padStart(4, '0'),
-    month: get('month'),
-    day: get('day'),
-    hour: get('hour'),
-    minute: get('minute'),
-    second: get('second'),
-  };
-}
-
 /** `chatflow_backup_YYYYMMDD_HHMMSS` for `date` in `timeZone`. */
 export function defaultBackupName(date: Date, timeZone: string): string {
-  const t = wallClock(date, timeZone);
-  return `${DEFAULT_NAME_PREFIX}${t.year}${t.month}${t.day}_${t.hour}${t.minute}${t.second}`;
+  return `${DEFAULT_NAME_PREFIX}${wallClockStamp(date, timeZone)}`;
 }
 
 /** Whether `name` has the default (automatic) shape; only such backups are ever pruned. */

@@ -20,6 +20,8 @@ import { pipeline } from 'node:stream/promises';
 import type { DatabaseConfig } from '../config/load.js';
 import { libpqEnv } from '../lib/db.js';
 import type { Logger } from '../lib/logger.js';
+import { watchChild } from '../lib/process.js';
+import { ByteMeter, formatBytes } from '../lib/streams.js';
 import type { Storage } from '../storage/storage.js';
 import { ParallelGzip } from './gzip.js';
 
@@ -31,6 +33,8 @@ export interface DumpOptions {
   compressionLevel: number;
   compressionThreads: number;
   progressIntervalMs: number;
+  /** The most the archive is expected to hold (the stores' put hint). */
+  expectedBytes?: number;
   logger: Logger;
   signal?: AbortSignal | undefined;
 }
@@ -76,8 +80,8 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   const dump = spawnPgDump(options.db, controller.signal);
-  const sqlMeter = new Meter();
-  const archiveMeter = new Meter(createHash('sha256'));
+  const sqlMeter = new ByteMeter();
+  const archiveMeter = new ByteMeter(createHash('sha256'));
   const branches = stores.map(() => new PassThrough({ highWaterMark: 1 << 20 }));
   const progress = setInterval(() => {
     const elapsedMs = Date.now() - started;
@@ -108,7 +112,12 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
       ),
     ),
     ...stores.map((store, i) =>
-      failFast(store.put(archive, branches[i] as PassThrough, { signal: controller.signal })),
+      failFast(
+        store.put(archive, branches[i] as PassThrough, {
+          signal: controller.signal,
+          ...(options.expectedBytes !== undefined ? { expectedBytes: options.expectedBytes } : {}),
+        }),
+      ),
     ),
   ];
   const outcomes = await Promise.allSettled(tasks);
@@ -153,51 +162,25 @@ function spawnPgDump(db: DatabaseConfig, signal: AbortSignal): DumpProcess {
     env: libpqEnv(db),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let tail = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    tail = (tail + text).slice(-STDERR_TAIL_BYTES);
-  });
   const kill = (): void => {
     child.kill('SIGTERM');
   };
   signal.addEventListener('abort', kill, { once: true });
-  const exited = new Promise<void>((resolve, reject) => {
-    child.once('error', (error) => {
-      signal.removeEventListener('abort', kill);
-      reject(
-        new DumpFailed(
-          `pg_dump could not be started (${error.message}); is the PostgreSQL client installed?`,
-          '',
-        ),
+  const exited = watchChild(child, STDERR_TAIL_BYTES).then((exit) => {
+    signal.removeEventListener('abort', kill);
+    if (exit.startError) {
+      throw new DumpFailed(
+        `pg_dump could not be started (${exit.startError.message}); is the PostgreSQL client installed?`,
+        '',
       );
-    });
-    child.once('close', (code, killedBy) => {
-      signal.removeEventListener('abort', kill);
-      const said = tail.trim();
-      if (code === 0) resolve();
-      else if (killedBy) reject(new DumpFailed(`pg_dump was killed by ${killedBy}`, said));
-      else reject(new DumpFailed(`pg_dump failed with exit code ${code}`, said));
-    });
+    }
+    const said = exit.stderrTail.trim();
+    if (exit.code === 0) return;
+    if (exit.signal) throw new DumpFailed(`pg_dump was killed by ${exit.signal}`, said);
+    throw new DumpFailed(`pg_dump failed with exit code ${exit.code}`, said);
   });
   exited.catch(() => undefined);
   return { stdout: child.stdout, exited };
-}
-
-/** Counts bytes (and hashes them, if given a hash) on their way through. */
-class Meter extends Transform {
-  bytes = 0;
-  constructor(private readonly hash?: ReturnType<typeof createHash>) {
-    super();
-  }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    this.hash?.update(chunk);
-    callback(null, chunk);
-  }
-  digest(): string {
-    return this.hash?.digest('hex') ?? '';
-  }
 }
 
 /** Passes data through, but ends only after `until` resolves (and errors if it rejects). */
@@ -259,14 +242,3 @@ class Tee extends Writable {
 }
 
 const round = (n: number): number => Math.round(n * 10) / 10;
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}

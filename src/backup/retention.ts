@@ -13,7 +13,8 @@
  * candidate is always kept.
  */
 import type { RetentionConfig } from '../config/load.js';
-import { isDefaultName, wallClock } from './names.js';
+import { wallClock, wallClockDay } from '../lib/clock.js';
+import { isDefaultName } from './names.js';
 
 export interface RetentionBackup {
   name: string;
@@ -69,9 +70,9 @@ export function planRetention(
       keep(b, reason);
     }
   };
-  periodic(rules.keepDaily, 'daily', (d) => dayKey(d, context.timeZone));
+  periodic(rules.keepDaily, 'daily', (d) => wallClockDay(d, context.timeZone));
   periodic(rules.keepWeekly, 'weekly', (d) => isoWeekKey(d, context.timeZone));
-  periodic(rules.keepMonthly, 'monthly', (d) => dayKey(d, context.timeZone).slice(0, 7));
+  periodic(rules.keepMonthly, 'monthly', (d) => wallClockDay(d, context.timeZone).slice(0, 7));
 
   const plan: RetentionPlan = { keep: [], delete: [] };
   for (const b of candidates) {
@@ -81,16 +82,10 @@ export function planRetention(
   return plan;
 }
 
-/** `YYYY-MM-DD` of `date` in `timeZone`. */
-export function dayKey(date: Date, timeZone: string): string {
-  const t = wallClock(date, timeZone);
-  return `${t.year}-${t.month}-${t.day}`;
-}
-
 /** ISO 8601 week of `date`'s calendar day in `timeZone`, e.g. `2024-W06`. */
 export function isoWeekKey(date: Date, timeZone: string): string {
   const t = wallClock(date, timeZone);
-  const day = new Date(Date.UTC(Number(t.year), Number(t.month) - 1, Number(t.day)));
+  const day = new Date(Date.UTC(t.year, t.month - 1, t.day));
   const weekday = (day.getUTCDay() + 6) % 7; // Monday = 0
   const thursday = new Date(day.getTime() + (3 - weekday) * DAY_MS);
   const year = thursday.getUTCFullYear();

@@ -3,12 +3,13 @@
  * inflates it to nowhere (a truncated or corrupt gzip fails there); compares with the manifest.
  */
 import { createHash } from 'node:crypto';
-import { Transform, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Config } from '../config/load.js';
 import { JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { ByteMeter } from '../lib/streams.js';
 import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { readManifest } from './listing.js';
@@ -56,18 +57,10 @@ export async function verifyBackup(
 }
 
 async function verifyIn(store: Storage, name: string): Promise<VerifyResult['stores'][number]> {
-  const hash = createHash('sha256');
-  let size = 0;
+  const measure = new ByteMeter(createHash('sha256'));
   let problem: string | undefined;
   try {
     const body = await store.get(archiveName(name));
-    const measure = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    });
     await pipeline(
       body,
       measure,
@@ -77,7 +70,8 @@ async function verifyIn(store: Storage, name: string): Promise<VerifyResult['sto
   } catch (error) {
     problem = `the archive is not valid gzip (${(error as Error).message})`;
   }
-  const sha256 = hash.digest('hex');
+  const sha256 = measure.digest();
+  const size = measure.bytes;
   if (problem === undefined) {
     try {
       const manifest = await readManifest(store, name);

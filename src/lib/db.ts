@@ -143,6 +143,26 @@ export async function withClient<T>(
 }
 
 /** Quotes an SQL identifier (database, role and schema names). */
+/**
+ * Runs `work` between `begin` and COMMIT; on any failure rolls back (a failed rollback does not hide the
+ * first error) and rethrows.
+ */
+export async function withTransaction<T>(
+  client: Client,
+  work: () => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
+  await client.query(begin);
+  try {
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }

@@ -8,8 +8,7 @@
  * Statements are sent one at a time (as psql -f does), so an error names the statement's file and line.
  * A lock timeout or deadlock is retried with backoff (the whole file, or the one statement).
  */
-import type { Client } from '../lib/db.js';
-import { sqlState } from '../lib/db.js';
+import { sqlState, withTransaction, type Client } from '../lib/db.js';
 import { JobError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { sleep } from '../lib/clock.js';
@@ -61,22 +60,25 @@ async function applyInTransaction(
     let current: Statement | undefined = file.begin;
     const started = performance.now();
     try {
-      await client.query(file.begin?.text ?? 'BEGIN');
-      current = undefined;
-      await client.query(
-        `SET LOCAL lock_timeout = ${timeouts.lock}; SET LOCAL statement_timeout = ${timeouts.statement}`,
+      return await withTransaction(
+        client,
+        async () => {
+          current = undefined;
+          await client.query(
+            `SET LOCAL lock_timeout = ${timeouts.lock}; SET LOCAL statement_timeout = ${timeouts.statement}`,
+          );
+          for (const statement of file.body) {
+            current = statement;
+            await client.query(statement.text);
+          }
+          current = undefined;
+          const durationMs = Math.round(performance.now() - started);
+          await record(client, file, durationMs);
+          return durationMs;
+        },
+        file.begin?.text,
       );
-      for (const statement of file.body) {
-        current = statement;
-        await client.query(statement.text);
-      }
-      current = undefined;
-      const durationMs = Math.round(performance.now() - started);
-      await record(client, file, durationMs);
-      await client.query('COMMIT');
-      return durationMs;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
       if (await retried(error, attempt, settings, logger, file)) continue;
       throw failure(file, current, error, 'It was rolled back: nothing of it stays in the database.');
     }
@@ -128,7 +130,7 @@ async function record(client: Client, file: MigrationFile, durationMs: number): 
 
 /** Records files as applied without running them (`--baseline`), in one transaction. */
 export async function recordBaseline(client: Client, files: readonly MigrationFile[]): Promise<void> {
-  await inTransaction(client, async () => {
+  await withTransaction(client, async () => {
     for (const file of files) {
       await client.query(
         `INSERT INTO ${TRACKING_TABLE} (version, name, checksum, duration_ms, applied_by) VALUES ($1, $2, $3, 0, session_user || ' (baseline)')`,
@@ -143,7 +145,7 @@ export async function rerecordChecksums(
   client: Client,
   changes: readonly { version: string; checksum: string }[],
 ): Promise<void> {
-  await inTransaction(client, async () => {
+  await withTransaction(client, async () => {
     for (const { version, checksum } of changes) {
       await client.query(`UPDATE ${TRACKING_TABLE} SET checksum = $2 WHERE version = $1`, [
         version,
@@ -151,17 +153,6 @@ export async function rerecordChecksums(
       ]);
     }
   });
-}
-
-async function inTransaction(client: Client, fn: () => Promise<void>): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await fn();
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
 }
 
 async function retried(

@@ -1,4 +1,5 @@
 /** Reads MIGRATIONS_DIR into parsed, validated migration files (every problem reported at once). */
+import { readdirSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../lib/errors.js';
@@ -40,4 +41,12 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
     );
   }
   return files.sort((a, b) => compareVersions(a.version, b.version));
+}
+
+/** `NNN_name.sql` files of a migrations folder, in the order they apply. */
+export function migrationFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => /^\d+_.+\.sql$/.test(name))
+    .sort()
+    .map((name) => join(dir, name));
 }

@@ -1,50 +1,12 @@
 /**
- * The schema files and how to compare what they build: listing and applying them with psql (as the
- * postgres image and the old manual process do), and a normalised, line-per-property description of the
- * `public` schema read from the catalogs. Two databases with the same fingerprint have the same tables,
+ * How to compare what schema files build: a normalised, line-per-property description of the `public`
+ * schema read from the catalogs. Two databases with the same fingerprint have the same tables,
  * columns (in order), types, defaults, NOT NULLs, constraints (with ON DELETE actions), indexes,
  * sequences, triggers, functions and extensions. The migration tracking schema (chatflow_db) is not part
  * of it; nor are owners and privileges, which the `roles` command manages.
  */
-import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type pg from 'pg';
-import { JobError } from '../lib/errors.js';
-
-/** `NNN_name.sql` files of a migrations folder, in the order they apply. */
-export function migrationFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((name) => /^\d+_.+\.sql$/.test(name))
-    .sort()
-    .map((name) => join(dir, name));
-}
-
-/**
- * Runs one SQL file with `psql -v ON_ERROR_STOP=1 -f` against the database `env` points to (libpq
- * variables, see db.ts libpqEnv). Resolves with psql's stderr (notices); rejects with its tail on failure.
- */
-export function psqlFile(file: string, env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', file], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      // Bounded: notices of a long file must not grow without limit.
-      stderr = (stderr + chunk).slice(-64 * 1024);
-    });
-    child.on('error', (error) =>
-      reject(new JobError(`Cannot run psql for ${file}: ${error.message}`, { cause: error })),
-    );
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve(stderr);
-      else
-        reject(new JobError(`psql -f ${file} failed (${signal ?? `exit code ${code}`}):\n${stderr.trim()}`));
-    });
-  });
-}
+import { withTransaction } from '../lib/db.js';
 
 /** Each catalog query yields lines; `search_path = pg_catalog` makes every public name print qualified. */
 const SECTIONS: readonly { title: string; sql: string }[] = [
@@ -137,17 +99,18 @@ const SECTIONS: readonly { title: string; sql: string }[] = [
 /** The fingerprint of the `public` schema that `client` is connected to: one line per property. */
 export async function fingerprintSchema(client: pg.Client): Promise<string> {
   const lines: string[] = [];
-  await client.query('BEGIN READ ONLY');
-  try {
-    await client.query('SET LOCAL search_path = pg_catalog');
-    for (const section of SECTIONS) {
-      lines.push(`-- ${section.title}`);
-      const result = await client.query<[string]>({ text: section.sql, rowMode: 'array' });
-      for (const [line] of result.rows) lines.push(line.trimEnd());
-    }
-  } finally {
-    await client.query('ROLLBACK');
-  }
+  await withTransaction(
+    client,
+    async () => {
+      await client.query('SET LOCAL search_path = pg_catalog');
+      for (const section of SECTIONS) {
+        lines.push(`-- ${section.title}`);
+        const result = await client.query<[string]>({ text: section.sql, rowMode: 'array' });
+        for (const [line] of result.rows) lines.push(line.trimEnd());
+      }
+    },
+    'BEGIN READ ONLY',
+  );
   return `${lines.join('\n')}\n`;
 }
 

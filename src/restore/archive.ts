@@ -1,9 +1,9 @@
 /**
  * Which archive a restore reads: a named one (first store that has it), or `latest` = the newest
- * complete backup (one with a manifest) across the stores, however many objects they hold. Listing and
- * manifests are the backup catalog's (src/backup/listing.ts), so `list` and `restore latest` agree.
+ * complete backup across the stores, by the one rule in src/backup/listing.ts (latestBackup), so `list`
+ * and `restore latest` agree.
  */
-import { listStore, readManifest } from '../backup/listing.js';
+import { latestBackup, listStores, readManifest } from '../backup/listing.js';
 import { ARCHIVE_SUFFIX, archiveName, manifestName, type Manifest } from '../backup/manifest.js';
 import { nameProblem } from '../backup/names.js';
 import { JobError, UsageError } from '../lib/errors.js';
@@ -37,17 +37,13 @@ export async function resolveArchive(
   let store: Storage | undefined;
   let name: string;
   if (requested === 'latest') {
-    let newest: { store: Storage; name: string; at: number } | undefined;
-    for (const candidate of stores) {
-      const entry = (await listStore(candidate)).find((e) => e.complete);
-      // A later store wins only with a strictly newer backup: the same backup in both comes from the first.
-      if (entry && (!newest || entry.modifiedAt.getTime() > newest.at)) {
-        newest = { store: candidate, name: entry.name, at: entry.modifiedAt.getTime() };
-      }
-    }
-    if (!newest)
+    const latest = latestBackup(await listStores(stores));
+    if (!latest)
       throw new UsageError(`There is no complete backup (with a manifest) in ${where}; ${LIST_HINT}`);
-    ({ store, name } = newest);
+    // The same backup in two stores comes from the first of them (listStores keeps store order on ties).
+    store = stores.find((s) => s.kind === latest.store && s.location === latest.location);
+    if (!store) throw new JobError(`${latest.location} was listed but is not among the stores`);
+    name = latest.name;
   } else {
     name = normalizeName(requested);
     for (const candidate of stores) {

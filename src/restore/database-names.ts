@@ -1,5 +1,5 @@
 /** Names of the databases a restore creates next to its target. Pure, so unit-tested. */
-import { wallClock } from '../backup/names.js';
+import { wallClockStamp } from '../lib/clock.js';
 import { UsageError } from '../lib/errors.js';
 
 /** PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1). */
@@ -11,12 +11,6 @@ export interface RestoreNames {
   incoming: string;
   /** What the target is renamed to by the swap: `<target>_before_restore_<timestamp>`. */
   previous: string;
-}
-
-/** `YYYYMMDD_HHMMSS` of `date` in `timeZone` (the same clock as backup names). */
-export function timestamp(date: Date, timeZone: string): string {
-  const t = wallClock(date, timeZone);
-  return `${t.year}${t.month}${t.day}_${t.hour}${t.minute}${t.second}`;
 }
 
 /**
@@ -32,7 +26,7 @@ export function restoreNames(target: string, date: Date, timeZone: string): Rest
   if (target.length === 0 || Buffer.byteLength(target) > MAX_IDENT_BYTES) {
     throw new UsageError(`"${target}" is not a valid database name (1 to 63 bytes)`);
   }
-  const stamp = timestamp(date, timeZone);
+  const stamp = wallClockStamp(date, timeZone);
   const make = (infix: string) =>
     `${fitPrefix(target, MAX_IDENT_BYTES - Buffer.byteLength(`_${infix}_${stamp}`))}_${infix}_${stamp}`;
   return { incoming: make('restore'), previous: make('before_restore') };

@@ -3,7 +3,7 @@
  * and dropping the restore's database, and the swap that puts it in the target's place.
  */
 import { sleep } from '../lib/clock.js';
-import { quoteIdent, quoteLiteral, type Client } from '../lib/db.js';
+import { quoteIdent, quoteLiteral, withTransaction, type Client } from '../lib/db.js';
 import { JobError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
@@ -126,15 +126,10 @@ export async function swapDatabases(client: Client, options: SwapOptions): Promi
       }
       await sleep(50);
     }
-    await client.query('BEGIN');
-    try {
+    await withTransaction(client, async () => {
       await client.query(`ALTER DATABASE ${t} RENAME TO ${quoteIdent(previous)}`);
       await client.query(`ALTER DATABASE ${quoteIdent(incoming)} RENAME TO ${t}`);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    });
   } catch (error) {
     // Put things back: the target keeps its name (the transaction saw to that) and takes connections again.
     await client

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import { watchChild } from '../lib/process.js';
 
 export interface PsqlExit {
   code: number | null;
@@ -32,16 +33,11 @@ export function spawnPsql(env: NodeJS.ProcessEnv, command = 'psql'): PsqlProcess
     env,
     stdio: ['pipe', 'ignore', 'pipe'],
   });
-  let tail = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    tail = (tail + chunk).slice(-TAIL_BYTES);
-  });
-  const exit = new Promise<PsqlExit>((resolve) => {
-    child.on('error', (error) => {
-      tail += `\n${error.message}`;
-    });
-    child.on('close', (code, signal) => resolve({ code, signal, stderrTail: tail.trim() }));
-  });
+  const exit = watchChild(child, TAIL_BYTES).then(({ code, signal, startError, stderrTail }): PsqlExit => ({
+    code,
+    signal,
+    stderrTail: (startError ? `${stderrTail}\n${startError.message}` : stderrTail).trim(),
+  }));
   // A write after psql exited raises EPIPE on stdin; the pipeline reports it, this keeps it off 'error'.
   child.stdin.on('error', () => undefined);
   return {

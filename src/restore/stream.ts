@@ -4,11 +4,12 @@
  * restored database may replace the target.
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Manifest } from '../backup/manifest.js';
 import type { Logger } from '../lib/logger.js';
+import { ByteMeter } from '../lib/streams.js';
 import { DumpFilter, DumpFormatError, type DumpFilterOptions, type DumpFilterStats } from './dump-filter.js';
 import { lastLines, spawnPsql, type PsqlExit } from './psql.js';
 
@@ -47,19 +48,12 @@ const GUNZIP_CHUNK_BYTES = 1 << 20;
 
 export async function streamIntoDatabase(options: StreamOptions): Promise<StreamOutcome> {
   const started = Date.now();
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      callback(null, chunk);
-    },
-  });
+  const meter = new ByteMeter(createHash('sha256'));
   const filter = new DumpFilter(options.filter);
   const psql = spawnPsql(options.env, options.psqlCommand);
   const progress = setInterval(() => {
     const elapsed = (Date.now() - started) / 1000;
+    const bytes = meter.bytes;
     options.logger.info(
       {
         bytes,
@@ -94,8 +88,8 @@ export async function streamIntoDatabase(options: StreamOptions): Promise<Stream
   }
   const exit = await psql.exit;
   return {
-    sha256: hash.digest('hex'),
-    bytes,
+    sha256: meter.digest(),
+    bytes: meter.bytes,
     filter: filter.stats,
     psql: exit,
     streamError,

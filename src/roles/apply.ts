@@ -4,7 +4,7 @@
  * that is the owner, a superuser or a member of the owner (legacy deployments ran as chatflow_user).
  */
 import type { Config } from '../config/load.js';
-import { connectWithWait, type Client } from '../lib/db.js';
+import { connectWithWait, withTransaction, type Client } from '../lib/db.js';
 import { ExitCode, JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { refusalReason, roleStatements, type RoleState } from './statements.js';
@@ -30,15 +30,16 @@ export async function applyAppRole(
   const database = options.database ?? config.database.database;
   const client = await connectWithWait(config.database, deps.logger, database);
   try {
-    await client.query('BEGIN');
-    // Serialises concurrent runs (sidecar start and a manual `roles`) on the same role name.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`chatflow-db:roles:${role}`]);
-    const state = await readRoleState(client, role);
-    const refusal = refusalReason(role, state);
-    if (refusal !== undefined) throw new JobError(refusal, { exitCode: ExitCode.refused });
-    for (const statement of roleStatements({ role, password, database, state }))
-      await client.query(statement);
-    await client.query('COMMIT');
+    const state = await withTransaction(client, async () => {
+      // Serialises concurrent runs (sidecar start and a manual `roles`) on the same role name.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`chatflow-db:roles:${role}`]);
+      const state = await readRoleState(client, role);
+      const refusal = refusalReason(role, state);
+      if (refusal !== undefined) throw new JobError(refusal, { exitCode: ExitCode.refused });
+      for (const statement of roleStatements({ role, password, database, state }))
+        await client.query(statement);
+      return state;
+    });
     const created = state.existing === undefined;
     deps.logger.info(
       { role, database, created },
@@ -46,7 +47,6 @@ export async function applyAppRole(
     );
     return { role, created };
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
     if (error instanceof JobError || error instanceof UsageError) throw error;
     throw new JobError(
       `Could not create or update the application role "${role}" on ${database}: ${(error as Error).message}`,

@@ -9,7 +9,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Storage, StoredObject } from './storage.js';
+import type { PutOptions, Storage, StoredObject } from './storage.js';
 
 const TEMP_SUFFIX = '.partial';
 
@@ -21,7 +21,7 @@ export class LocalStorage implements Storage {
     this.location = dir;
   }
 
-  async put(name: string, body: Readable, options: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+  async put(name: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
     await mkdir(this.dir, { recursive: true });
     const temp = join(this.dir, `.${name}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
     try {

@@ -6,10 +6,8 @@
  * - put() streams through its own multipart upload (CreateMultipartUpload, UploadPart, Complete; a single
  *   PutObject when the body is smaller than one part). Parts are copied into a few buffers allocated once and
  *   reused, with two part requests in flight while the next part fills: memory is 3 x partSize, flat,
- *   whatever the dump's size. (lib-storage concatenated every part into a new Buffer and kept up to
- *   queueSize + 2 of them alive plus the dead ones V8 had not collected yet: 20-40 MiB more peak RSS.)
- *   S3 allows at most 10,000 parts, but the compressed size is unknown upfront, so the caller passes an
- *   estimate (the database size: a gzipped plain dump is practically always smaller than
+ *   whatever the dump's size. S3 allows at most 10,000 parts, but the compressed size is unknown upfront, so the caller passes an
+ *   estimate (put's expectedBytes) (the database size: a gzipped plain dump is practically always smaller than
  *   pg_database_size, which counts indexes and free space) and the part size is
  *   max(5 MiB, estimate / 9,000), leaving 10 % headroom. A 1 TB database gets ~117 MiB parts. If a dump
  *   ever needed more than 10,000 parts, put() fails and aborts the upload: an error, never a false success.
@@ -32,7 +30,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import type { S3Config } from '../config/load.js';
-import type { Storage, StoredObject } from './storage.js';
+import type { PutOptions, Storage, StoredObject } from './storage.js';
 
 /** S3's smallest part (all but the last); the memory of an upload is (PARTS_IN_FLIGHT + 1) parts. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -69,9 +67,6 @@ export function createS3Client(config: S3Config): S3Client {
 export class S3Storage implements Storage {
   readonly kind = 's3' as const;
   readonly location: string;
-  /** Part size of multipart uploads; set from the expected dump size before a backup. */
-  partSize = MIN_PART_SIZE;
-
   constructor(
     private readonly config: S3Config,
     readonly client: S3Client = createS3Client(config),
@@ -83,12 +78,12 @@ export class S3Storage implements Storage {
     return `${this.config.prefix}${name}`;
   }
 
-  async put(name: string, body: Readable, options: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+  async put(name: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
     const { signal } = options;
     const Bucket = this.config.bucket;
     const Key = this.key(name);
     const ContentType = contentType(name);
-    const partSize = this.partSize;
+    const partSize = partSizeFor(options.expectedBytes);
     // Aborts the requests in flight when the upload fails.
     const requests = new AbortController();
     const sendOptions = { abortSignal: requests.signal };
@@ -256,10 +251,6 @@ export class S3Storage implements Storage {
 
   async delete(name: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }));
-  }
-
-  expectSize(estimatedBytes: number): void {
-    this.partSize = partSizeFor(estimatedBytes);
   }
 
   close(): void {

@@ -12,6 +12,13 @@ export interface StoredObject {
   modifiedAt: Date;
 }
 
+export interface PutOptions {
+  /** Rejects the put (and discards what was written) when it aborts. */
+  signal?: AbortSignal;
+  /** The most the body is expected to hold, for a large write: S3 sizes its multipart parts from it. */
+  expectedBytes?: number;
+}
+
 export interface Storage {
   readonly kind: 'local' | 's3';
   /** Where it is, for messages: `/backups` or `s3://bucket/prefix`. */
@@ -19,17 +26,14 @@ export interface Storage {
   /**
    * Writes `body` atomically under `name`: nothing is visible under that name unless the whole stream
    * was stored. Local: temporary file + rename; S3: multipart upload, aborted on any failure.
-   * Rejects if `signal` aborts.
    */
-  put(name: string, body: Readable, options?: { signal?: AbortSignal }): Promise<{ size: number }>;
+  put(name: string, body: Readable, options?: PutOptions): Promise<{ size: number }>;
   /** Reads an object as a stream. Rejects with a UsageError-free plain error if it is missing. */
   get(name: string): Promise<Readable>;
   /** Every object whose name starts with `namePrefix` (all pages). */
   list(namePrefix?: string): AsyncIterable<StoredObject>;
   stat(name: string): Promise<StoredObject | undefined>;
   delete(name: string): Promise<void>;
-  /** Told the expected size before a large write (S3 sizes its multipart parts from it). */
-  expectSize?(estimatedBytes: number): void;
   /** Releases connections (the sidecar's shutdown). */
   close?(): void;
 }

@@ -4,15 +4,14 @@
  * The fingerprint itself lives in src/migrations/schema-fingerprint.ts, which `npm run schema:check` uses too.
  */
 import { fileURLToPath } from 'node:url';
-import { fingerprintSchema, migrationFiles, psqlFile } from '../../src/migrations/schema-fingerprint.js';
+import { psqlFile } from '../../src/lib/psql-file.js';
+import { migrationFiles } from '../../src/migrations/folder.js';
+import { fingerprintSchema } from '../../src/migrations/schema-fingerprint.js';
 import { dbEnv, withDb } from './database.js';
 
-export {
-  fingerprintSchema,
-  firstDifference,
-  migrationFiles,
-  psqlFile,
-} from '../../src/migrations/schema-fingerprint.js';
+export { psqlFile } from '../../src/lib/psql-file.js';
+export { migrationFiles } from '../../src/migrations/folder.js';
+export { fingerprintSchema, firstDifference } from '../../src/migrations/schema-fingerprint.js';
 
 export const INIT_SQL = fileURLToPath(new URL('../../initdb/init-complete.sql', import.meta.url));
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));

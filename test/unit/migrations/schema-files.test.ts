@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TRACKING_DDL } from '../../../src/migrations/tracking.js';
 import { migrationChecksum } from '../../../src/migrations/checksum.js';
-import { firstDifference, migrationFiles } from '../../../src/migrations/schema-fingerprint.js';
+import { migrationFiles } from '../../../src/migrations/folder.js';
+import { firstDifference } from '../../../src/migrations/schema-fingerprint.js';
 import { currentStamp, readMigrations, replaceStamp, stampBlock } from '../../../scripts/schema-stamp.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));

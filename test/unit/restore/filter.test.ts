@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DumpFilter, DumpFormatError } from '../../../src/restore/dump-filter.js';
-import { restoreNames, timestamp } from '../../../src/restore/database-names.js';
+import { wallClockStamp } from '../../../src/lib/clock.js';
+import { restoreNames } from '../../../src/restore/database-names.js';
 
 async function filter(
   sql: string,
@@ -82,8 +83,8 @@ describe('DumpFilter', () => {
 describe('restoreNames', () => {
   const at = new Date('2024-02-10T02:03:04Z');
   it('names both databases after the target and the time in TZ', () => {
-    expect(timestamp(at, 'UTC')).toBe('20240210_020304');
-    expect(timestamp(at, 'Europe/Berlin')).toBe('20240210_030304');
+    expect(wallClockStamp(at, 'UTC')).toBe('20240210_020304');
+    expect(wallClockStamp(at, 'Europe/Berlin')).toBe('20240210_030304');
     expect(restoreNames('chatflow', at, 'UTC')).toEqual({
       incoming: 'chatflow_restore_20240210_020304',
       previous: 'chatflow_before_restore_20240210_020304',

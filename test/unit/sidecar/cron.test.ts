@@ -1,6 +1,7 @@
 import { createTask } from 'node-cron';
 import { describe, expect, it } from 'vitest';
-import { localToInstant, previousRun } from '../../../src/sidecar/cron.js';
+import { wallClockInstant } from '../../../src/lib/clock.js';
+import { previousRun } from '../../../src/sidecar/cron.js';
 
 function prev(pattern: string, timeZone: string, at: string): string | undefined {
   const task = createTask(pattern, () => undefined, { timezone: timeZone });
@@ -54,11 +55,11 @@ describe('previousRun', () => {
   });
 });
 
-describe('localToInstant', () => {
+describe('wallClockInstant', () => {
   it('converts wall-clock times, and refuses ones inside a DST gap', () => {
     const base = { year: 2024, month: 3, day: 31, minute: 30, second: 0 };
-    expect(localToInstant({ ...base, hour: 1 }, 'Europe/Berlin')).toBe(Date.parse('2024-03-31T00:30:00Z'));
-    expect(localToInstant({ ...base, hour: 2 }, 'Europe/Berlin')).toBeUndefined();
-    expect(localToInstant({ ...base, hour: 3 }, 'Europe/Berlin')).toBe(Date.parse('2024-03-31T01:30:00Z'));
+    expect(wallClockInstant({ ...base, hour: 1 }, 'Europe/Berlin')).toBe(Date.parse('2024-03-31T00:30:00Z'));
+    expect(wallClockInstant({ ...base, hour: 2 }, 'Europe/Berlin')).toBeUndefined();
+    expect(wallClockInstant({ ...base, hour: 3 }, 'Europe/Berlin')).toBe(Date.parse('2024-03-31T01:30:00Z'));
   });
 });
