@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS } from '../src/config/settings.js';
-import { startS3 } from '../test/helpers/s3.js';
+import { startS3 } from '../support/s3rver.js';
 import { benchEnv as env, CLI, query, textOption as option } from './common.js';
 
 const DEFAULT_LEVEL = SETTINGS.find((s) => s.name === 'BACKUP_COMPRESSION_LEVEL')?.default ?? '?';

@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../test/helpers/process.js';
-import { startS3 } from '../test/helpers/s3.js';
+import { freePort } from '../support/net.js';
+import { startS3 } from '../support/s3rver.js';
 import { benchEnv, CLI, median, numberOption, query as sql } from './common.js';
 
 const MiB = 1024 * 1024;

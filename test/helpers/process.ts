@@ -4,7 +4,6 @@
  * with the exit code. Same clean environment as runCli.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer } from 'node:net';
 import { CLI, cliEnv, REPO_ROOT, type CliResult } from './cli.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
@@ -105,19 +104,6 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
       await exited.catch(() => undefined);
     },
   };
-}
-
-/** A TCP port that was free a moment ago (for servers whose port 0 means "disabled"). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls `check` until it returns a value other than undefined, or throws after `timeoutMs`. */

@@ -1,6 +1,7 @@
 /**
  * A real S3-protocol server on loopback (s3rver), with its own temporary directory and bucket.
- * Listings page past 1,000 keys like real S3 (see allowS3rverPaging).
+ * Listings page past 1,000 keys like real S3 (see allowS3rverPaging). Used by the tests and the
+ * benchmarks alike; development only, not part of the image.
  */
 import crypto from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,0 +1,15 @@
+/** A free port for the tests and the benchmarks (support/ is what both use; neither imports the other). */
+import { createServer } from 'node:net';
+
+/** A TCP port that was free a moment ago (for servers whose port 0 means "disabled"). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
