@@ -17,7 +17,7 @@ import { createMetrics } from './metrics.js';
 import { createNotifier } from './notify.js';
 import { createProbe, pingDatabase } from './probe.js';
 import { closeServer, createHealthServer, listen } from './server.js';
-import { createState, decideHealth, type SidecarState } from './state.js';
+import { createState, decideHealth, healthBody, type SidecarState } from './state.js';
 import { backup } from '../backup/job.js';
 import { prune } from '../backup/prune.js';
 import { openStores } from '../storage/index.js';
@@ -103,19 +103,7 @@ export async function start(
       const decision = decideHealth(state, measured, due);
       return {
         healthy: decision.healthy,
-        body: {
-          status: decision.healthy ? 'ok' : 'unhealthy',
-          reasons: decision.reasons,
-          database: measured.database.ok ? 'ok' : 'unreachable',
-          pendingMigrations: 'pending' in measured.migrations ? measured.migrations.pending : null,
-          backup: {
-            running: state.running !== undefined,
-            lastSuccess: state.lastSuccess ?? null,
-            lastFailure: state.lastFailure ?? null,
-            due: due?.toISOString() ?? null,
-            next: loop.nextRun()?.toISOString() ?? null,
-          },
-        },
+        body: healthBody(state, measured, decision, { due, next: loop.nextRun() }),
       };
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),

@@ -120,3 +120,25 @@ export function decideHealth(state: SidecarState, probe: HealthProbe, due: Date 
   }
   return { healthy: reasons.length === 0, reasons };
 }
+
+/** The /healthz response body: the decision, what it was made from, and the schedule around now. */
+export function healthBody(
+  state: SidecarState,
+  probe: HealthProbe,
+  decision: HealthDecision,
+  schedule: { due: Date | undefined; next: Date | undefined },
+): Record<string, unknown> {
+  return {
+    status: decision.healthy ? 'ok' : 'unhealthy',
+    reasons: decision.reasons,
+    database: probe.database.ok ? 'ok' : 'unreachable',
+    pendingMigrations: 'pending' in probe.migrations ? probe.migrations.pending : null,
+    backup: {
+      running: state.running !== undefined,
+      lastSuccess: state.lastSuccess ?? null,
+      lastFailure: state.lastFailure ?? null,
+      due: schedule.due?.toISOString() ?? null,
+      next: schedule.next?.toISOString() ?? null,
+    },
+  };
+}
