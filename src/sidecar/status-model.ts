@@ -140,6 +140,8 @@ export interface TrendPoint {
   at: string;
   size: number;
   durationSeconds: number | null;
+  /** Has a manifest; an incomplete archive is drawn apart, not joined to the line. */
+  complete: boolean;
   /** Points with the same segment are joined by a line; a missed slot between two backups splits them. */
   segment: number;
 }
@@ -509,6 +511,7 @@ function buildTrend(
       at: backup.createdAt,
       size: backup.size,
       durationSeconds: backup.durationSeconds,
+      complete: backup.complete,
       segment,
     });
   }

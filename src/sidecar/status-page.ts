@@ -4,7 +4,7 @@
  * Every string from the model is escaped: backup names come from a bucket others can write to. The
  * page has no form and no button; its only links are the pager and the read-only endpoints.
  */
-import type { BackupStatus, Status, Trend } from './status-model.js';
+import type { BackupStatus, Status } from './status-model.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Text
@@ -25,11 +25,11 @@ export function escapeHtml(text: string): string {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function parts(ms: number, timeZone: string): Record<string, string> {
-  const key = timeZone;
+function formatter(locale: string, timeZone: string): Intl.DateTimeFormat {
+  const key = `${locale} ${timeZone}`;
   let format = formatters.get(key);
   if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', {
+    format = new Intl.DateTimeFormat(locale, {
       timeZone,
       hourCycle: 'h23',
       year: 'numeric',
@@ -41,8 +41,22 @@ function parts(ms: number, timeZone: string): Record<string, string> {
     });
     formatters.set(key, format);
   }
+  return format;
+}
+
+/**
+ * The wall-clock fields of a moment in `timeZone`. The zone's abbreviation comes from en-GB (CET, BST)
+ * or en-US (EDT, PST), whichever knows one; else an offset such as GMT+9.
+ */
+function parts(ms: number, timeZone: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of format.formatToParts(new Date(ms))) out[part.type] = part.value;
+  for (const part of formatter('en-GB', timeZone).formatToParts(new Date(ms))) out[part.type] = part.value;
+  if (out.timeZoneName?.startsWith('GMT')) {
+    const us = formatter('en-US', timeZone)
+      .formatToParts(new Date(ms))
+      .find((part) => part.type === 'timeZoneName')?.value;
+    if (us && !us.startsWith('GMT')) out.timeZoneName = us;
+  }
   return out;
 }
 
@@ -70,7 +84,7 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits).replace(/\.?0+$/, '')} ${units[unit]}`;
+  return `${Number(value.toFixed(digits))} ${units[unit]}`;
 }
 
 /** `0.4 s`, `12 s`, `3 min 4 s`, `2 h 5 min`. */
@@ -134,9 +148,9 @@ ${renderBackups(status)}
 function renderVerdict(status: Status): string {
   const { verdict } = status;
   if (verdict.ok) {
-    return `<section class="verdict ok" id="verdict"><p class="word">All fine</p><p>The database answers, no migration is pending, the backups are on schedule${
-      verdict.lastDrill ? ' and the last restore drill passed' : ''
-    }.</p></section>`;
+    const backups = verdict.lastBackupAt ? 'the backups are on schedule' : 'no backup is due yet';
+    const drill = verdict.lastDrill ? ' and the last restore drill passed' : '';
+    return `<section class="verdict ok" id="verdict"><p class="word">All fine</p><p>The database answers, no migration is pending, ${backups}${drill}.</p></section>`;
   }
   const count = verdict.problems.length;
   const items = verdict.problems
@@ -146,10 +160,17 @@ function renderVerdict(status: Status): string {
             formatRelative(problem.since, status.generatedAt),
           )})</span>`
         : ' <span class="since">seen just now</span>';
-      return `<li data-area="${escapeHtml(problem.area)}">${escapeHtml(problem.message)}${since}</li>`;
+      return `<li data-area="${escapeHtml(problem.area)}">${localTimes(escapeHtml(problem.message), status.timeZone)}${since}</li>`;
     })
     .join('');
   return `<section class="verdict bad" id="verdict"><p class="word">${count === 1 ? 'One problem' : `${count} problems`}</p><ul>${items}</ul></section>`;
+}
+
+const ISO_TIME = /\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\b/g;
+
+/** ISO times inside a message (as /healthz words them) shown in the page's zone. */
+function localTimes(escaped: string, timeZone: string): string {
+  return escaped.replace(ISO_TIME, (time) => escapeHtml(formatTime(time, timeZone)));
 }
 
 function when(isoTime: string | null, status: Status, none: string): string {
@@ -176,21 +197,22 @@ function renderFacts(status: Status): string {
         status,
         '',
       )}`
-    : '<span class="muted">none recorded</span>';
+    : '<span class="muted">none yet</span>';
+  const cron = (text: string | null): string => (text ? ` <code>${escapeHtml(text)}</code>` : '');
   const rows: [string, string][] = [
     ['Last backup', when(verdict.lastBackupAt, status, 'none yet')],
     [
       'Next backup',
-      `${when(schedule.nextBackup, status, 'not scheduled')} <code>${escapeHtml(schedule.backupCron)}</code>`,
+      `${when(schedule.nextBackup, status, 'not scheduled')}${cron(schedule.backupCron)}<br>prune: ${when(
+        schedule.nextPrune,
+        status,
+        'retention off',
+      )}`,
     ],
-    ['Next prune', when(schedule.nextPrune, status, 'retention off')],
     [
-      'Next drill',
-      `${when(schedule.nextDrill, status, 'drills off')}${
-        schedule.drillCron ? ` <code>${escapeHtml(schedule.drillCron)}</code>` : ''
-      }`,
+      'Restore drills',
+      `last: ${lastDrill}<br>next: ${when(schedule.nextDrill, status, 'drills off')}${cron(schedule.drillCron)}`,
     ],
-    ['Last drill', lastDrill],
     ['Migrations', migrationText],
     [
       'Versions',
@@ -208,9 +230,11 @@ function renderFacts(status: Status): string {
 // Plots
 // ---------------------------------------------------------------------------------------------------
 
-const W = 560;
-const H = 200;
-const M = { left: 62, right: 14, top: 14, bottom: 28 };
+const W = 420;
+const H = 190;
+const M = { left: 54, right: 12, top: 12, bottom: 26 };
+/** The time axis spans at least this much, however young the history. */
+const MIN_AXIS_MS = 7 * 86_400_000;
 
 interface PlotPoint {
   at: number;
@@ -218,7 +242,16 @@ interface PlotPoint {
   segment: number;
   name: string;
   label: string;
+  /** Drawn in red (a failed drill, an incomplete archive) and not joined to the line. */
   failed?: boolean;
+}
+
+interface Axis {
+  from: number;
+  to: number;
+  timeZone: string;
+  /** Width of a missed slot's band (the schedule's interval), in ms. */
+  slotMs: number;
 }
 
 function niceStep(max: number, ticks: number): number {
@@ -238,18 +271,16 @@ const round = (value: number): string => value.toFixed(1);
 function plot(
   kind: string,
   caption: string,
-  trend: Pick<Trend, 'from' | 'to'>,
+  axis: Axis,
   points: readonly PlotPoint[],
   missed: readonly string[],
-  timeZone: string,
   format: (value: number) => string,
   bytes: boolean,
 ): string {
-  const from = Date.parse(trend.from);
-  const to = Date.parse(trend.to);
+  const { from, to, timeZone } = axis;
   const max = Math.max(0, ...points.map((p) => p.value));
   const step = max <= 0 ? 1 : bytes ? niceBytesStep(max, 4) : niceStep(max, 4);
-  const top = max <= 0 ? step * 4 : Math.ceil(max / step) * step;
+  const top = max <= 0 ? step * 4 : Math.ceil((max * 1.05) / step) * step;
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const x = (at: number): number => M.left + ((at - from) / Math.max(1, to - from)) * plotW;
@@ -262,17 +293,26 @@ function plot(
         `<text class="axis" x="${M.left - 6}" y="${round(y(v) + 4)}" text-anchor="end">${escapeHtml(format(v))}</text>`,
     );
   }
-  const days = Math.max(1, Math.round((to - from) / 86_400_000));
   for (let i = 0; i <= 3; i++) {
     const at = from + ((to - from) * i) / 3;
     const anchor = i === 0 ? 'start' : i === 3 ? 'end' : 'middle';
     grid.push(
-      `<text class="axis" x="${round(x(at))}" y="${H - 8}" text-anchor="${anchor}">${escapeHtml(formatDay(at, timeZone))}</text>`,
+      `<text class="axis" x="${round(x(at))}" y="${H - 7}" text-anchor="${anchor}">${escapeHtml(formatDay(at, timeZone))}</text>`,
     );
   }
 
+  // A missed slot is a pale red band as wide as the interval, over the whole height.
+  const gaps = missed.map((at) => {
+    const start = Date.parse(at);
+    const left = Math.max(M.left, x(start));
+    const width = Math.max(2, Math.min(W - M.right, x(start + axis.slotMs)) - left);
+    return `<rect class="missed" x="${round(left)}" y="${M.top}" width="${round(width)}" height="${plotH}" data-at="${escapeHtml(
+      at,
+    )}"><title>no backup for the slot of ${escapeHtml(formatTime(at, timeZone))}</title></rect>`;
+  });
   const segments = new Map<number, PlotPoint[]>();
   for (const point of points) {
+    if (point.failed && kind !== 'drill') continue;
     const list = segments.get(point.segment);
     if (list) list.push(point);
     else segments.set(point.segment, [point]);
@@ -283,15 +323,9 @@ function plot(
       (list) =>
         `<polyline class="line" points="${list.map((p) => `${round(x(p.at))},${round(y(p.value))}`).join(' ')}"/>`,
     );
-  const gaps = missed.map((at) => {
-    const mx = round(x(Date.parse(at)));
-    return `<line class="missed" x1="${mx}" x2="${mx}" y1="${M.top + plotH - 10}" y2="${M.top + plotH}" data-at="${escapeHtml(
-      at,
-    )}"><title>no backup for the slot of ${escapeHtml(formatTime(at, timeZone))}</title></line>`;
-  });
   const dots = points.map(
     (p) =>
-      `<circle class="point${p.failed ? ' failed' : ''}" cx="${round(x(p.at))}" cy="${round(y(p.value))}" r="3.2" data-name="${escapeHtml(
+      `<circle class="point${p.failed ? ' failed' : ''}" cx="${round(x(p.at))}" cy="${round(y(p.value))}" r="3.5" data-name="${escapeHtml(
         p.name,
       )}" data-at="${escapeHtml(new Date(p.at).toISOString())}" data-value="${p.value}"><title>${escapeHtml(
         `${p.name} · ${formatTime(new Date(p.at).toISOString(), timeZone)} · ${p.label}`,
@@ -299,40 +333,82 @@ function plot(
   );
   const empty =
     points.length === 0
-      ? `<text class="empty" x="${M.left + plotW / 2}" y="${M.top + plotH / 2}" text-anchor="middle">nothing in the last ${days} days</text>`
+      ? `<text class="empty" x="${M.left + plotW / 2}" y="${M.top + plotH / 2}" text-anchor="middle">nothing yet</text>`
       : '';
   const missedNote =
     missed.length > 0
       ? ` <span class="bad-text">· ${missed.length} missed slot${missed.length === 1 ? '' : 's'}</span>`
       : '';
   return `<figure class="plot"><figcaption>${escapeHtml(caption)} <span class="muted">(${points.length})</span>${missedNote}</figcaption>
-<svg data-plot="${kind}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(caption)}">${grid.join('')}${lines.join('')}${gaps.join('')}${dots.join('')}${empty}</svg></figure>`;
+<svg data-plot="${kind}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(caption)}">${grid.join('')}${gaps.join('')}${lines.join('')}${dots.join('')}${empty}</svg></figure>`;
+}
+
+/**
+ * The time axis: the trend window, shortened to the history when it is younger than the window (at least
+ * MIN_AXIS_MS), so that a week of backups is not squeezed into the right edge of 90 days.
+ */
+function axisOf(status: Status): Axis {
+  const { trend } = status;
+  const windowFrom = Date.parse(trend.from);
+  const to = Date.parse(trend.to);
+  const times = [
+    ...trend.backups.map((b) => Date.parse(b.at)),
+    ...trend.missedSlots.map((at) => Date.parse(at)),
+    ...trend.drills.map((d) => Date.parse(d.at)),
+  ];
+  const slotMs = (trend.intervalSeconds ?? 86_400) * 1000;
+  const first = times.length > 0 ? Math.min(...times) : to;
+  const padded = first - Math.max(slotMs, (to - first) * 0.03);
+  return {
+    from: Math.max(windowFrom, Math.min(padded, to - MIN_AXIS_MS)),
+    to,
+    timeZone: status.timeZone,
+    slotMs,
+  };
+}
+
+/** `day`, `6 hours`, `15 minutes`: a schedule interval in words. */
+export function formatInterval(seconds: number): string {
+  const units: [number, string][] = [
+    [604_800, 'week'],
+    [86_400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ];
+  for (const [size, unit] of units) {
+    if (seconds >= size && seconds % size === 0) {
+      const n = seconds / size;
+      return n === 1 ? unit : `${n} ${unit}s`;
+    }
+  }
+  return formatDuration(seconds);
 }
 
 function renderTrends(status: Status): string {
-  const { trend, timeZone } = status;
-  const days = Math.round((Date.parse(trend.to) - Date.parse(trend.from)) / 86_400_000);
+  const { trend } = status;
+  const axis = axisOf(status);
+  const days = Math.round((axis.to - axis.from) / 86_400_000);
   const backups = trend.backups.map((b) => ({ ...b, atMs: Date.parse(b.at) }));
   const size = plot(
     'size',
     'Backup size',
-    trend,
+    axis,
     backups.map((b) => ({
       at: b.atMs,
       value: b.size,
       segment: b.segment,
       name: b.name,
-      label: formatBytes(b.size),
+      label: b.complete ? formatBytes(b.size) : `${formatBytes(b.size)}, incomplete`,
+      failed: !b.complete,
     })),
     trend.missedSlots,
-    timeZone,
     formatBytes,
     true,
   );
   const duration = plot(
     'duration',
     'Backup duration',
-    trend,
+    axis,
     backups
       .filter((b) => b.durationSeconds !== null)
       .map((b) => ({
@@ -343,14 +419,13 @@ function renderTrends(status: Status): string {
         label: formatDuration(b.durationSeconds!),
       })),
     trend.missedSlots,
-    timeZone,
     axisDuration,
     false,
   );
   const drill = plot(
     'drill',
     'Restore drill duration',
-    trend,
+    axis,
     trend.drills.map((d) => ({
       at: Date.parse(d.at),
       value: d.durationSeconds,
@@ -360,15 +435,16 @@ function renderTrends(status: Status): string {
       failed: !d.ok,
     })),
     [],
-    timeZone,
     axisDuration,
     false,
   );
-  const interval = trend.intervalSeconds ? `; expected every ${formatDuration(trend.intervalSeconds)}` : '';
+  const expected = trend.intervalSeconds
+    ? `Backups are due every ${formatInterval(trend.intervalSeconds)}. `
+    : '';
   const gapNote = trend.slotsChecked
-    ? 'A break in the line and a red tick mark a scheduled backup that is missing.'
+    ? 'A missing one shows as a red band and a break in the line.'
     : 'The schedule is too dense to check slot by slot.';
-  return `<section class="trends"><h2>Last ${days} days</h2><p class="muted">${escapeHtml(gapNote + interval)}</p><div class="plots">${size}${duration}${drill}</div></section>`;
+  return `<section class="trends"><h2>Last ${days} days</h2><p class="muted">${escapeHtml(expected + gapNote)}</p><div class="plots">${size}${duration}${drill}</div></section>`;
 }
 
 function axisDuration(seconds: number): string {
@@ -419,16 +495,36 @@ function renderRow(backup: BackupStatus, status: Status): string {
   const drillTitle = backup.drill
     ? ` title="${escapeHtml(`drilled ${formatTime(backup.drill.at, status.timeZone)}`)}"`
     : '';
+  const cell = (label: string, value: string, extra = ''): string =>
+    `<td data-label="${label}"${extra}><span class="v">${value}</span></td>`;
   return (
     `<tr class="backup" data-name="${escapeHtml(backup.name)}">` +
-    `<td data-label="Name" class="name">${escapeHtml(backup.name)}${backup.complete ? '' : ' <span class="tag bad-text">incomplete</span>'}</td>` +
-    `<td data-label="Made"><time datetime="${escapeHtml(backup.createdAt)}">${escapeHtml(formatTime(backup.createdAt, status.timeZone))}</time></td>` +
-    `<td data-label="Size" class="num">${escapeHtml(formatBytes(backup.size))}</td>` +
-    `<td data-label="Duration" class="num">${backup.durationSeconds === null ? '<span class="muted">–</span>' : escapeHtml(formatDuration(backup.durationSeconds))}</td>` +
-    `<td data-label="Stores">${backup.stores.map((store) => `<span class="tag">${escapeHtml(store)}</span>`).join(' ')}</td>` +
-    `<td data-label="Verified" title="${escapeHtml(backup.verified.detail)}">${verified}</td>` +
-    `<td data-label="Drill"${drillTitle}>${drill}</td>` +
-    `<td data-label="Encrypted">${backup.encrypted ? 'yes' : '<span class="muted">no</span>'}</td>` +
+    cell(
+      'Name',
+      `${escapeHtml(backup.name)}${backup.complete ? '' : ' <span class="tag bad-text">incomplete</span>'}`,
+      ' class="name"',
+    ) +
+    cell(
+      'Made',
+      `<time datetime="${escapeHtml(backup.createdAt)}">${escapeHtml(formatTime(backup.createdAt, status.timeZone))}</time>`,
+      ' class="when"',
+    ) +
+    cell('Size', escapeHtml(formatBytes(backup.size)), ' class="num"') +
+    cell(
+      'Duration',
+      backup.durationSeconds === null
+        ? '<span class="muted">–</span>'
+        : escapeHtml(formatDuration(backup.durationSeconds)),
+      ' class="num"',
+    ) +
+    cell(
+      'Stores',
+      backup.stores.map((store) => `<span class="tag">${escapeHtml(store)}</span>`).join(' '),
+      ' class="state"',
+    ) +
+    cell('Verified', verified, ` class="state" title="${escapeHtml(backup.verified.detail)}"`) +
+    cell('Drill', drill, drillTitle) +
+    cell('Encrypted', backup.encrypted ? 'yes' : '<span class="muted">no</span>') +
     `</tr>`
   );
 }
@@ -485,17 +581,18 @@ header p{margin:0}
 .plot figcaption{font-weight:600;margin:0 4px 4px}
 .plot svg{display:block;width:100%;height:auto}
 .plot .grid{stroke:var(--grid);stroke-width:1}
-.plot .axis{fill:var(--muted);font-size:12px}
+.plot .axis{fill:var(--muted);font-size:11.5px}
 .plot .line{fill:none;stroke:var(--accent);stroke-width:1.6;stroke-linejoin:round}
 .plot .point{fill:var(--accent);stroke:var(--card);stroke-width:1}
 .plot .point.failed{fill:var(--bad)}
-.plot .missed{stroke:var(--bad);stroke-width:2}
+.plot .missed{fill:var(--bad);opacity:.2}
 .plot .empty{fill:var(--muted);font-size:14px}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:8px;overflow:hidden}
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:600}
 tbody tr:last-child td{border-bottom:0}
-td.name{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;overflow-wrap:anywhere}
+td.when,td.state{white-space:nowrap}
+td.name{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;overflow-wrap:break-word}
 .num{text-align:right;white-space:nowrap}
 .tag{display:inline-block;font-size:.8em;border:1px solid var(--line);border-radius:999px;padding:0 7px;white-space:nowrap}
 .pager{display:flex;justify-content:space-between;align-items:center;gap:12px;margin:12px 0}
@@ -510,9 +607,11 @@ table,thead,tbody,tr,td{display:block;border:0}
 table{background:none}
 thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 tr.backup{background:var(--card);border:1px solid var(--line);border-radius:8px;margin:0 0 10px;padding:6px 12px}
-td{display:grid;grid-template-columns:7.5em 1fr;gap:8px;padding:3px 0;border:0;text-align:left}
+td{display:grid;grid-template-columns:6.5em 1fr;gap:8px;padding:3px 0;border:0;text-align:left}
 td::before{content:attr(data-label);color:var(--muted);font-size:.85em}
 td.num{text-align:left}
-td.name{font-weight:600}
+td.name{display:block;font-weight:600;font-size:.95em;padding:4px 0 6px;border-bottom:1px solid var(--line);margin-bottom:4px}
+td.name::before{content:none}
+td.when,td.state{white-space:normal}
 }
 `;
