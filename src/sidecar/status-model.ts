@@ -18,7 +18,7 @@ export const TREND_DAYS = 90;
 /** A backup this much before its slot still covers it (clock skew, a slot fired a little early). */
 export const SLOT_TOLERANCE_MS = 60_000;
 /** More expected slots than this in the window (e.g. a per-minute schedule): gaps are not computed. */
-export const MAX_SLOTS = 5000;
+export const MAX_SLOTS = 3000;
 
 // ---------------------------------------------------------------------------------------------------
 // The model (JSON). Times are ISO 8601 strings in UTC; the page shows them in `timeZone`.
@@ -492,7 +492,9 @@ function buildTrend(
   const slotFrom = oldest ? Math.max(from, Date.parse(oldest.createdAt) - SLOT_TOLERANCE_MS) : to;
   const slots = expectedSlots(input.schedule.previousBackupSlot, slotFrom, to);
   const times = inWindow.map((backup) => Date.parse(backup.createdAt));
-  const missed = slots ? missedSlots(slots, times, to) : [];
+  // Only a complete backup covers a slot: an archive without a manifest is not a backup.
+  const covering = inWindow.filter((backup) => backup.complete).map((backup) => Date.parse(backup.createdAt));
+  const missed = slots ? missedSlots(slots, covering, to) : [];
 
   const backupsOut: TrendPoint[] = [];
   let segment = 0;
@@ -550,6 +552,9 @@ export function expectedSlots(
 ): number[] | undefined {
   const slots: number[] = [];
   let slot = previousSlot(new Date(to - SLOT_TOLERANCE_MS));
+  // Two slots tell the density: give up at once rather than walk thousands of them on every request.
+  const before = slot ? previousSlot(new Date(slot.getTime() - 1000)) : undefined;
+  if (slot && before && (to - from) / (slot.getTime() - before.getTime()) > MAX_SLOTS) return undefined;
   while (slot && slot.getTime() >= from) {
     if (slots.length >= MAX_SLOTS) return undefined;
     slots.push(slot.getTime());

@@ -1,4 +1,6 @@
+import { createTask } from 'node-cron';
 import { describe, expect, it } from 'vitest';
+import { previousRun } from '../../../src/sidecar/cron.js';
 import {
   buildStatus,
   MAX_SLOTS,
@@ -272,5 +274,88 @@ describe('helpers', () => {
   it('dailyAt2 (the test schedule) is the latest 02:00 at or before a moment', () => {
     expect(dailyAt2(new Date('2026-11-30T01:59:59Z')).toISOString()).toBe('2026-11-29T02:00:00.000Z');
     expect(dailyAt2(new Date('2026-11-30T02:00:00Z')).toISOString()).toBe('2026-11-30T02:00:00.000Z');
+  });
+});
+
+describe('buildStatus with the real cron schedule (node-cron, TZ)', () => {
+  function withCron<T>(
+    pattern: string,
+    timeZone: string,
+    use: (slot: (at: Date) => Date | undefined) => T,
+  ): T {
+    const task = createTask(pattern, () => undefined, { timezone: timeZone });
+    try {
+      return use((at) => previousRun(pattern, task, timeZone, at));
+    } finally {
+      void task.destroy();
+    }
+  }
+
+  it('daily at 02:00 Berlin across the end of summer time: a backup each local day misses nothing', () => {
+    withCron('0 2 * * *', 'Europe/Berlin', (slot) => {
+      // Backups 5 s after each Berlin 02:00 slot of the last 100 days (01:00Z in winter, 00:00Z in summer).
+      const slots: Date[] = [];
+      for (let s = slot(NOW); s && slots.length < 100; s = slot(new Date(s.getTime() - 1000))) slots.push(s);
+      const base = inputs([]);
+      const entries = slots.map((s) => ({
+        name: `b${s.getTime()}`,
+        store: 'local' as const,
+        location: '/backups',
+        size: 1000,
+        modifiedAt: new Date(s.getTime() + 5000),
+        complete: true,
+        defaultNamed: false,
+      }));
+      const manifests = new Map(
+        entries.map((e) => [e.name, { createdAt: e.modifiedAt.toISOString(), size: 1000, durationMs: 1000 }]),
+      );
+      const started = performance.now();
+      const status = buildStatus({
+        ...base,
+        entries,
+        manifests,
+        schedule: { ...base.schedule, previousBackupSlot: slot },
+      });
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(slots.map((s) => s.toISOString())).toContain('2026-10-25T01:00:00.000Z');
+      expect(status.trend.slotsChecked).toBe(true);
+      expect(status.trend.missedSlots).toEqual([]);
+      expect(status.trend.intervalSeconds).toBe(86_400);
+
+      // Drop the backup of the day summer time ended: exactly that slot is missed.
+      const without = entries.filter((e) => !e.modifiedAt.toISOString().startsWith('2026-10-25'));
+      const gap = buildStatus({
+        ...base,
+        entries: without,
+        manifests,
+        schedule: { ...base.schedule, previousBackupSlot: slot },
+      });
+      expect(gap.trend.missedSlots).toEqual(['2026-10-25T01:00:00.000Z']);
+    });
+  });
+
+  it('hourly is checked slot by slot; every 5 minutes gives up at once', () => {
+    const base = inputs(daily(100));
+    withCron('0 * * * *', 'UTC', (slot) => {
+      const status = buildStatus({ ...base, schedule: { ...base.schedule, previousBackupSlot: slot } });
+      expect(status.trend.slotsChecked).toBe(true);
+      // One backup a day against hourly slots: 23 of 24 slots a day are missed (~90 days).
+      expect(status.trend.missedSlots.length).toBeGreaterThan(23 * 89);
+    });
+    withCron('*/5 * * * *', 'UTC', (slot) => {
+      let calls = 0;
+      const counted = (at: Date): Date | undefined => {
+        calls += 1;
+        return slot(at);
+      };
+      const status = buildStatus({ ...base, schedule: { ...base.schedule, previousBackupSlot: counted } });
+      expect(status.trend.slotsChecked).toBe(false);
+      expect(calls).toBeLessThan(10);
+    });
+  });
+
+  it('an incomplete archive does not cover its slot', () => {
+    const status = buildStatus(inputs([{ daysAgo: 0 }, { daysAgo: 1, complete: false }, { daysAgo: 2 }]));
+    expect(status.trend.missedSlots).toEqual([slotOfDay(1).toISOString()]);
   });
 });
