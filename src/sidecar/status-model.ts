@@ -521,7 +521,7 @@ function buildTrend(
   return {
     from: iso(new Date(from)),
     to: iso(input.now),
-    intervalSeconds: slots ? medianGapSeconds(slots) : intervalSecondsAround(input),
+    intervalSeconds: (slots && medianGapSeconds(slots)) ?? intervalSecondsAround(input),
     backups: backupsOut,
     missedSlots: missed.map((at) => iso(new Date(at))),
     slotsChecked: slots !== undefined,

@@ -290,7 +290,9 @@ function plot(
   for (let v = 0; v <= top + step / 2; v += step) {
     grid.push(
       `<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${round(y(v))}" y2="${round(y(v))}"/>` +
-        `<text class="axis" x="${M.left - 6}" y="${round(y(v) + 4)}" text-anchor="end">${escapeHtml(format(v))}</text>`,
+        (points.length === 0
+          ? ''
+          : `<text class="axis" x="${M.left - 6}" y="${round(y(v) + 4)}" text-anchor="end">${escapeHtml(format(v))}</text>`),
     );
   }
   for (let i = 0; i <= 3; i++) {

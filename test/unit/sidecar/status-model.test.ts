@@ -22,6 +22,8 @@ describe('buildStatus: backups', () => {
     expect(status.trend.missedSlots).toEqual([]);
     expect(status.verdict).toEqual({ ok: true, problems: [], lastBackupAt: null, lastDrill: null });
     expect(status.trend.from).toBe(new Date(NOW.getTime() - 90 * DAY).toISOString());
+    // The expected interval is known from the schedule before there is any history.
+    expect(status.trend.intervalSeconds).toBe(86_400);
   });
 
   it('one backup: every field, and the model survives JSON unchanged', () => {
