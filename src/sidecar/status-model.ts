@@ -217,7 +217,11 @@ export interface StatusInputs {
   database: string;
   /** Catalog entries as listBackups gives them: one per store holding a name. */
   entries: readonly BackupEntry[];
-  /** Manifests read so far, by backup name (a backup without one is shown as incomplete). */
+  /**
+   * Manifests by backup name. Completeness comes from the entries; a complete backup whose manifest is
+   * not here shows the catalog's time and size and no duration, so a caller may read only the manifests
+   * of the trend window and the page shown, and cache them (a manifest never changes once written).
+   */
   manifests: ReadonlyMap<string, ManifestFacts>;
   /** Drill records by backup name, any order. */
   drills?: ReadonlyMap<string, readonly DrillFacts[]>;
@@ -328,7 +332,8 @@ function groupBackups(input: StatusInputs): BackupStatus[] {
   }
   const rows: BackupStatus[] = [];
   for (const [name, copies] of byName) {
-    const manifest = copies.some((copy) => copy.complete) ? input.manifests.get(name) : undefined;
+    const complete = copies.some((copy) => copy.complete);
+    const manifest = complete ? input.manifests.get(name) : undefined;
     const newestCopy = Math.max(...copies.map((copy) => copy.modifiedAt.getTime()));
     const createdAt = manifest ? new Date(manifest.createdAt) : new Date(newestCopy);
     const drill = newest(input.drills?.get(name) ?? []);
@@ -338,7 +343,7 @@ function groupBackups(input: StatusInputs): BackupStatus[] {
       size: manifest?.size ?? Math.max(...copies.map((copy) => copy.size)),
       durationSeconds: manifest ? manifest.durationMs / 1000 : null,
       stores: [...new Set(copies.map(storeLabel))].sort(),
-      complete: manifest !== undefined,
+      complete,
       verified: verifiedOf(copies, manifest, input.verifications?.get(name)),
       drill: drill ? drillStatus(drill) : null,
       encrypted: manifest?.encrypted === true,
@@ -361,9 +366,18 @@ function verifiedOf(
       detail: recorded.ok ? 'checksum and gzip stream verified' : (recorded.problem ?? 'verification failed'),
     };
   }
-  if (!manifest) {
+  const withoutManifest = copies.filter((copy) => !copy.complete);
+  if (withoutManifest.length === copies.length) {
     return { result: 'failed', at: null, detail: 'no manifest: interrupted, or not made by chatflow-db' };
   }
+  if (withoutManifest.length > 0) {
+    return {
+      result: 'failed',
+      at: null,
+      detail: `${withoutManifest.map(storeLabel).join(', ')} holds the archive without its manifest`,
+    };
+  }
+  if (!manifest) return { result: 'not-run', at: null, detail: 'manifest not read' };
   const differing = copies.filter((copy) => copy.size !== manifest.size);
   if (differing.length > 0) {
     const copy = differing[0]!;

@@ -101,6 +101,32 @@ describe('buildStatus: backups', () => {
     expect(status.backups.items[0]?.verified.detail).toMatch(/^s3:chatflow-backups holds \d+ bytes/);
   });
 
+  it('a complete backup whose manifest was not read: catalog time and size, no duration, not judged', () => {
+    const base = inputs([{ daysAgo: 0 }, { daysAgo: 1 }]);
+    const status = buildStatus({ ...base, manifests: new Map() });
+    expect(status.backups.items.map((item) => item.complete)).toEqual([true, true]);
+    expect(status.backups.items[0]).toMatchObject({
+      durationSeconds: null,
+      verified: { result: 'not-run', at: null, detail: 'manifest not read' },
+    });
+    expect(status.verdict.lastBackupAt).toBe(status.backups.items[0]?.createdAt);
+    expect(status.trend.missedSlots).toEqual([]);
+  });
+
+  it('a copy without its manifest in one store fails verification, naming that store', () => {
+    const base = inputs([{ daysAgo: 0, stores: ['local', 's3'] }]);
+    const entries = base.entries.map((entry) =>
+      entry.store === 's3' ? { ...entry, complete: false } : entry,
+    );
+    const item = buildStatus({ ...base, entries }).backups.items[0];
+    expect(item?.complete).toBe(true);
+    expect(item?.verified).toEqual({
+      result: 'failed',
+      at: null,
+      detail: 's3:chatflow-backups holds the archive without its manifest',
+    });
+  });
+
   it('a recorded verification wins over the listing', () => {
     const base = inputs([{ daysAgo: 0, name: 'before-upgrade' }]);
     const at = new Date(NOW.getTime() - 60_000);
