@@ -1,6 +1,7 @@
 import { createTask } from 'node-cron';
 import { describe, expect, it } from 'vitest';
 import { previousRun } from '../../../src/sidecar/cron.js';
+import { createState, decideHealth, recordFailure } from '../../../src/sidecar/state.js';
 import {
   buildStatus,
   MAX_SLOTS,
@@ -209,6 +210,20 @@ describe('buildStatus: verdict', () => {
       { area: 'database', message: 'database: connection refused', since: since.toISOString() },
       { area: 'migrations', message: 'migrations: 2 pending (run `chatflow-db migrate`)', since: null },
     ]);
+  });
+
+  it('is the same truth as /healthz: decideHealth reasons become the problems, in order', () => {
+    const state = createState(new Date(NOW.getTime() - 2 * DAY));
+    const due = slotOfDay(0);
+    recordFailure(state, { at: due, finishedAt: due, durationMs: 10, error: 'pg_dump exited with code 1' });
+    const decision = decideHealth(state, { database: { ok: true }, migrations: { pending: 1 } }, due);
+    expect(decision.healthy).toBe(false);
+    const since = trackSince(new Map(), decision.reasons, NOW);
+    const status = buildStatus(inputs(daily(3).slice(1), { health: { reasons: decision.reasons, since } }));
+    expect(status.verdict.ok).toBe(decision.healthy);
+    expect(status.verdict.problems.map((p) => p.message)).toEqual(decision.reasons);
+    expect(status.verdict.problems.map((p) => p.area)).toEqual(['migrations', 'backup']);
+    expect(status.verdict.problems.every((p) => p.since === NOW.toISOString())).toBe(true);
   });
 
   it('a failed drill makes it a problem, since the first failure of the run, naming the checks', () => {
