@@ -104,13 +104,13 @@ export function parseRecipients(text: string, origin: string): Parsed<string[]> 
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const where = multiline ? `${origin} line ${index + 1}` : origin;
-    if (/^(ssh-(ed25519|rsa)|sk-ssh-|ecdsa-sha2-)/.test(line)) {
-      problems.push(
-        `${where} is an SSH public key; chatflow-db encrypts to age X25519 recipients only (age1..., from age-keygen or chatflow-db keygen)`,
-      );
-      return;
-    }
     for (const word of line.split(/[\s,]+/).filter(Boolean)) {
+      if (/^(ssh-(ed25519|rsa)|sk-ssh-|ecdsa-sha2-)/.test(word)) {
+        problems.push(
+          `${where} holds an SSH public key; chatflow-db encrypts to age X25519 recipients only (age1..., from age-keygen or chatflow-db keygen)`,
+        );
+        return;
+      }
       const problem = recipientProblem(word);
       if (problem) problems.push(`${where}: ${problem}`);
       else if (!recipients.includes(word)) recipients.push(word);
