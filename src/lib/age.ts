@@ -335,21 +335,45 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 
 /**
  * A Node Duplex around an asynchronous web-stream transformation: bytes written to the Duplex are the input
- * stream handed to `start`, the stream it resolves to is what the Duplex reads out. Errors of `start` or of
- * its output, mapped by `describe`, destroy the Duplex (so a pipeline fails); destroying the Duplex cancels
- * both web streams. Backpressure holds end to end: each web queue holds one chunk.
+ * stream handed to `start`, the stream it resolves to is what the Duplex reads out. The first error (of
+ * `start`, of its output, or the package cancelling its input because it failed) is mapped by `describe`
+ * once and fails both sides of the Duplex with that same error, so a pipeline reports the described error
+ * whichever side notices first. Destroying the Duplex cancels both web streams. Backpressure holds end to
+ * end: each web queue holds at most one chunk.
  */
 function bridge(
   start: (input: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>,
   describe: (error: unknown) => Error,
 ): Duplex {
-  const input = new TransformStream<Uint8Array, Uint8Array>();
-  const output = new TransformStream<Uint8Array, Uint8Array>();
+  // Identity transforms whose controllers can fail them whatever holds their locks.
+  let failInput: ((error: Error) => void) | undefined;
+  let failOutput: ((error: Error) => void) | undefined;
+  const input = new TransformStream<Uint8Array, Uint8Array>({
+    start: (c) => void (failInput = (e) => c.error(e)),
+  });
+  const output = new TransformStream<Uint8Array, Uint8Array>({
+    start: (c) => void (failOutput = (e) => c.error(e)),
+  });
+  const reader = input.readable.getReader();
+  let failure: Error | undefined;
   const fail = (error: unknown): void => {
-    void output.writable.abort(describe(error)).catch(() => undefined);
-    void input.readable.cancel(error).catch(() => undefined);
+    if (failure) return;
+    failure = describe(error);
+    failOutput?.(failure);
+    failInput?.(failure);
   };
-  start(input.readable).then(
+  const source = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await reader.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: fail,
+    },
+    { highWaterMark: 0 },
+  );
+  start(source).then(
     (readable) => readable.pipeTo(output.writable, { preventAbort: true }).catch(fail),
     fail,
   );

@@ -154,7 +154,7 @@ describe('age streams', () => {
     ];
     it.each(cases)('%s', async (_title, make, authenticBytes) => {
       const altered = make();
-      for (const sizes of [[1 << 20], [1, 4093, CHUNK + 1]]) {
+      for (const sizes of [[1 << 20], [1, 4093, CHUNK + 1], [4093, CHUNK + 1, 7]]) {
         const { output, error } = await decryptSome([alice.identity], pieces(altered, sizes));
         expect(error, 'the stream must fail').toBeInstanceOf(AgeDecryptionError);
         expect((error as Error).message).toMatch(/altered|truncated|corrupt/);
@@ -170,6 +170,18 @@ describe('age streams', () => {
       expect(output.length).toBe(0);
       expect(error).toBeInstanceOf(AgeDecryptionError);
     });
+  });
+
+  it('fails with the described error whichever side of the stream notices first', async () => {
+    // The package fails its output and cancels its input at once; both sides must carry one message.
+    for (let round = 0; round < 5; round++) {
+      const file = await encrypt([alice.recipient], randomBytes(150_000));
+      const altered = flip(file, file.length - 20_000);
+      const { error } = await decryptSome([alice.identity], pieces(altered, [4093, CHUNK + 1, 7]));
+      expect((error as Error).message).toMatch(
+        /failed authentication after \d+ authentic bytes: it was altered/,
+      );
+    }
   });
 
   it.each([
