@@ -131,7 +131,7 @@ function recipientProblem(word: string): string | undefined {
     return `"${shown}" is not an age recipient (expected age1 followed by 58 characters)`;
   const hrp = word.slice(0, word.lastIndexOf('1'));
   if (hrp.toLowerCase() !== 'age')
-    return `"${shown}" is a ${hrp.slice(3) || 'plugin'} recipient; chatflow-db encrypts to age X25519 recipients only (age1 followed by 58 characters), which Debian's age can decrypt`;
+    return `"${shown}" is a ${hrp.slice(4)} recipient; chatflow-db encrypts to age X25519 recipients only (age1 followed by 58 characters), which Debian's age can decrypt`;
   if (!X25519_RECIPIENT.test(word))
     return `"${shown}" is not a valid age recipient (expected age1 followed by 58 lowercase characters)`;
   try {
@@ -149,7 +149,7 @@ function recipientProblem(word: string): string | undefined {
 export function parseIdentities(text: string, origin: string): Parsed<AgeIdentity[]> {
   const problems: string[] = [];
   const identities: AgeIdentity[] = [];
-  if (text.startsWith('age-encryption.org/')) {
+  if (/^(age-encryption\.org\/|-----BEGIN AGE ENCRYPTED FILE-----)/.test(text.trimStart())) {
     problems.push(
       `${origin} is a passphrase-protected identity file, which chatflow-db cannot open; decrypt it with \`age -d\` into a file readable only by this service`,
     );

@@ -251,8 +251,11 @@ describe('parseRecipients', () => {
     [valid.slice(0, -1) + 'q', /checksum does not match/],
     [valid.slice(0, -2), /not a valid age recipient/],
     [valid.toUpperCase(), /not a valid age recipient/],
-    ['age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t', /yubikey recipient/],
-    ['age1pq1' + 'q'.repeat(60), /pq recipient; chatflow-db encrypts to age X25519 recipients only/],
+    ['age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t', /is a yubikey recipient/],
+    [
+      'age1pq1' + 'q'.repeat(60),
+      /"age1pq1q+" is a pq recipient; chatflow-db encrypts to age X25519 recipients only/,
+    ],
     ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHfoo user@host', /holds an SSH public key/],
     ['gpg:ABCDEF', /is not an age recipient/],
   ])('refuses %j', (text, message) => {
@@ -320,6 +323,12 @@ describe('parseIdentities', () => {
       /line 1 is not an age identity/,
     ],
     ['a passphrase-protected file', () => `${AGE_MAGIC}-> scrypt abc 18\n`, /passphrase-protected/],
+    [
+      'an armored passphrase-protected file',
+      () =>
+        '-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCg==\n-----END AGE ENCRYPTED FILE-----\n',
+      /passphrase-protected/,
+    ],
     ['an SSH private key', () => '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n', /SSH or PEM private key/],
     ['a post-quantum identity', () => 'AGE-SECRET-KEY-PQ-1' + 'Q'.repeat(58), /post-quantum identity/],
   ])('refuses %s, quoting no line of it', (_title, make, message) => {
