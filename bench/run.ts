@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- area] [--size N]`: benchmarks against the plain shell pipelines, measured in the
- * same run. Areas: migrate, backup, restore, soak (soak only when named).
+ * same run. Areas: migrate, backup, restore, encryption, soak (encryption and soak only when named).
  */
 const args = process.argv.slice(2);
 // Area names are the bare words that are not the value of a `--flag value` pair.
@@ -13,6 +13,7 @@ modules.restore = () => import('./restore.js');
 modules.soak = () => import('./soak.js');
 modules.migrate = () => import('./migrate.js');
 modules.backup = () => import('./backup.js');
+modules.encryption = () => import('./encryption.js');
 for (const area of wanted) {
   const load = modules[area];
   if (!load) {

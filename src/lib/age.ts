@@ -1,0 +1,381 @@
+/**
+ * age encryption of archives (the age v1 format, https://age-encryption.org/v1): X25519 recipients,
+ * ChaCha20-Poly1305 STREAM in 64 KiB chunks. The `age-encryption` package (by age's author) does all of the
+ * cryptography and all of the format; this module only adapts its web streams to Node streams, reads keys the
+ * way the `age` tool does, and turns the package's terse errors into messages that say what to do.
+ * Files made here decrypt with `age -d -i key.txt`, and files made by `age -r` decrypt here.
+ *
+ * What may never lie:
+ * - Decryption passes a chunk on only after its authentication tag checked out, and holds each chunk back
+ *   until the next one begins (only the last chunk may carry the last-chunk flag). A flipped byte is refused
+ *   before any of its chunk is passed on; a truncated file is refused at its end. Either way the stream fails
+ *   (AgeDecryptionError), so a consumer that treats a stream error as failure never keeps forged data, and
+ *   never mistakes an authentic but partial prefix for the whole archive.
+ * - Secret keys never appear in messages, logs or `inspect` output: an identity is an AgeIdentity object
+ *   whose secret is a private field.
+ * - An archive is untrusted input: its header may be at most MAX_HEADER_BYTES, so a file that is not age
+ *   (or a hostile one) is refused without being read into memory.
+ */
+import { inspect } from 'node:util';
+import { Duplex } from 'node:stream';
+import * as age from 'age-encryption';
+
+/** The first line of every age v1 file. */
+export const AGE_MAGIC = 'age-encryption.org/v1\n';
+
+/** The header of an archive for a handful of recipients is under 1 KiB; anything past this is refused. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+/** A list of values read from a setting, and what was wrong with it (empty when nothing). */
+export interface Parsed<T> {
+  value: T;
+  problems: string[];
+}
+
+/** A decryption failure; the message says what happened and what to do. */
+export class AgeDecryptionError extends Error {
+  constructor(
+    message: string,
+    /** `key`: no configured identity opens the archive; `format`: not an age file; `integrity`: altered, corrupt or truncated. */
+    readonly reason: 'key' | 'format' | 'integrity',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AgeDecryptionError';
+  }
+}
+
+/** An X25519 identity (AGE-SECRET-KEY-1...). The secret is never printed, logged or serialized. */
+export class AgeIdentity {
+  readonly #secret: string;
+  #recipient: Promise<string> | undefined;
+
+  /** Validated by `parseIdentities` or made by `generateKeyPair`; not meant to be built from raw input. */
+  private constructor(secret: string) {
+    this.#secret = secret;
+  }
+
+  /** Throws the package's error when `secret` is not a valid X25519 identity. */
+  static fromSecret(secret: string): AgeIdentity {
+    new age.Decrypter().addIdentity(secret);
+    return new AgeIdentity(secret);
+  }
+
+  /** Its public key, `age1...`: what the archives it opens were encrypted to. */
+  recipient(): Promise<string> {
+    this.#recipient ??= age.identityToRecipient(this.#secret);
+    return this.#recipient;
+  }
+
+  /** The AGE-SECRET-KEY-1... line, for keygen's output only. */
+  revealSecret(): string {
+    return this.#secret;
+  }
+
+  toString(): string {
+    return 'AgeIdentity(<secret>)';
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  /** Adds the identity to a decrypter (the only place the secret is handed out besides revealSecret). */
+  addTo(decrypter: age.Decrypter): void {
+    decrypter.addIdentity(this.#secret);
+  }
+}
+
+const X25519_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+
+/**
+ * Recipients (public keys) from a setting: one or more `age1...`, separated by commas, spaces or newlines;
+ * lines starting with `#` are comments, as in a file for `age -R`. `origin` names the setting (or file) in
+ * the messages. Duplicates are kept once.
+ */
+export function parseRecipients(text: string, origin: string): Parsed<string[]> {
+  const problems: string[] = [];
+  const recipients: string[] = [];
+  const lines = text.split(/\r?\n/);
+  const multiline = lines.filter((line) => line.trim() !== '').length > 1;
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const where = multiline ? `${origin} line ${index + 1}` : origin;
+    for (const word of line.split(/[\s,]+/).filter(Boolean)) {
+      if (/^(ssh-(ed25519|rsa)|sk-ssh-|ecdsa-sha2-)/.test(word)) {
+        problems.push(
+          `${where} holds an SSH public key; chatflow-db encrypts to age X25519 recipients only (age1..., from age-keygen or chatflow-db keygen)`,
+        );
+        return;
+      }
+      const problem = recipientProblem(word);
+      if (problem) problems.push(`${where}: ${problem}`);
+      else if (!recipients.includes(word)) recipients.push(word);
+    }
+  });
+  if (recipients.length === 0 && problems.length === 0)
+    problems.push(`${origin} holds no recipient; give one or more age1... public keys`);
+  return { value: recipients, problems };
+}
+
+/** What is wrong with one recipient word, or undefined when it is a valid X25519 recipient. */
+function recipientProblem(word: string): string | undefined {
+  // Never quote something that looks like a secret key back into a message or a log.
+  if (/^AGE-SECRET-KEY-/i.test(word))
+    return 'this is an identity (a secret key), which must never be on the server; give its public key instead (the "# public key:" line that age-keygen and chatflow-db keygen print, or `age-keygen -y key.txt`)';
+  const shown = word.length > 90 ? `${word.slice(0, 20)}...` : word;
+  if (!word.toLowerCase().startsWith('age1'))
+    return `"${shown}" is not an age recipient (expected age1 followed by 58 characters)`;
+  const hrp = word.slice(0, word.lastIndexOf('1'));
+  if (hrp.toLowerCase() !== 'age')
+    return `"${shown}" is a ${hrp.slice(4)} recipient; chatflow-db encrypts to age X25519 recipients only (age1 followed by 58 characters), which Debian's age can decrypt`;
+  if (!X25519_RECIPIENT.test(word))
+    return `"${shown}" is not a valid age recipient (expected age1 followed by 58 lowercase characters)`;
+  try {
+    new age.Encrypter().addRecipient(word);
+  } catch {
+    return `"${shown}" is not a valid age recipient (its checksum does not match: a character was changed or lost)`;
+  }
+  return undefined;
+}
+
+/**
+ * Identities from the text of an identity file as `age-keygen` writes it: AGE-SECRET-KEY-1... lines, `#`
+ * comments and blank lines. `origin` names the setting or file. Messages never quote a line of the file.
+ */
+export function parseIdentities(text: string, origin: string): Parsed<AgeIdentity[]> {
+  const problems: string[] = [];
+  const identities: AgeIdentity[] = [];
+  if (/^(age-encryption\.org\/|-----BEGIN AGE ENCRYPTED FILE-----)/.test(text.trimStart())) {
+    problems.push(
+      `${origin} is a passphrase-protected identity file, which chatflow-db cannot open; decrypt it with \`age -d\` into a file readable only by this service`,
+    );
+    return { value: identities, problems };
+  }
+  if (/^-----BEGIN [A-Z ]*PRIVATE KEY-----/m.test(text)) {
+    problems.push(
+      `${origin} is an SSH or PEM private key; chatflow-db decrypts with age X25519 identities only (AGE-SECRET-KEY-1..., from age-keygen or chatflow-db keygen)`,
+    );
+    return { value: identities, problems };
+  }
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const where = `${origin} line ${index + 1}`;
+    if (/^age1/i.test(line)) {
+      problems.push(
+        `${where} is a recipient (a public key); decrypting needs the identity (the AGE-SECRET-KEY-1... line of the file age-keygen or chatflow-db keygen wrote)`,
+      );
+      return;
+    }
+    if (/^AGE-PLUGIN-|^AGE-SECRET-KEY-PQ-1/i.test(line)) {
+      problems.push(
+        `${where} is a plugin or post-quantum identity; chatflow-db supports X25519 identities only`,
+      );
+      return;
+    }
+    try {
+      if (!/^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/.test(line)) throw new Error('shape');
+      identities.push(AgeIdentity.fromSecret(line));
+    } catch {
+      problems.push(
+        `${where} is not an age identity (expected AGE-SECRET-KEY-1 followed by 58 uppercase characters, as age-keygen writes it, with a valid checksum)`,
+      );
+    }
+  });
+  if (identities.length === 0 && problems.length === 0)
+    problems.push(`${origin} holds no identity; expected an AGE-SECRET-KEY-1... line`);
+  return { value: identities, problems };
+}
+
+/** A new identity and its recipient, and the text `age-keygen` would print for them. */
+export interface KeyPair {
+  identity: AgeIdentity;
+  recipient: string;
+  /** `# created: ...`, `# public key: age1...`, `AGE-SECRET-KEY-1...`, as age-keygen writes a key file. */
+  text: string;
+}
+
+export async function generateKeyPair(now: Date = new Date()): Promise<KeyPair> {
+  const identity = AgeIdentity.fromSecret(await age.generateX25519Identity());
+  const recipient = await identity.recipient();
+  const created = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const text = `# created: ${created}\n# public key: ${recipient}\n${identity.revealSecret()}\n`;
+  return { identity, recipient, text };
+}
+
+/**
+ * A Duplex that encrypts the bytes written to it to age v1 for `recipients` (validated `age1...` strings),
+ * in one pass: memory stays at a few 64 KiB chunks whatever the size. Each call makes a new file key.
+ */
+export function createEncryptStream(recipients: readonly string[]): Duplex {
+  if (recipients.length === 0) throw new Error('age encryption needs at least one recipient');
+  const encrypter = new age.Encrypter();
+  for (const recipient of recipients) encrypter.addRecipient(recipient);
+  return bridge(
+    async (plaintext) => encrypter.encrypt(plaintext),
+    (error) => new Error(`age encryption failed: ${messageOf(error)}`, { cause: error }),
+  );
+}
+
+/**
+ * A Duplex that decrypts an age v1 file written to it with one of `identities`. It fails with an
+ * AgeDecryptionError when no identity opens the file, the file is not age, or it was altered, corrupted or
+ * truncated; see the header of this module for what it never passes on.
+ */
+export function createDecryptStream(identities: readonly AgeIdentity[]): Duplex {
+  if (identities.length === 0) throw new Error('age decryption needs at least one identity');
+  const decrypter = new age.Decrypter();
+  for (const identity of identities) identity.addTo(decrypter);
+  let headerRead = false;
+  let bytesOut = 0;
+  const counted = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      bytesOut += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  return bridge(
+    async (ciphertext) => {
+      const plaintext = await decrypter.decrypt(boundedHeader(ciphertext, () => headerRead));
+      headerRead = true;
+      return plaintext.pipeThrough(counted);
+    },
+    (error) => decryptionError(error, headerRead, bytesOut),
+  );
+}
+
+/**
+ * `source`, handed on one read at a time: until `headerRead()`, in pieces of at most 64 KiB and counted, so
+ * that a file without a header end (not age, or hostile) is refused after a bounded read, whatever the size
+ * of its chunks.
+ */
+function boundedHeader(
+  source: ReadableStream<Uint8Array>,
+  headerRead: () => boolean,
+): ReadableStream<Uint8Array> {
+  const piece = 64 * 1024;
+  const reader = source.getReader();
+  let pending: Uint8Array = new Uint8Array(0);
+  let consumed = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (pending.length === 0) {
+          const next = await reader.read();
+          if (next.done) return controller.close();
+          pending = next.value;
+        }
+        if (headerRead()) {
+          controller.enqueue(pending);
+          pending = new Uint8Array(0);
+          return;
+        }
+        const head = pending.subarray(0, piece);
+        pending = pending.subarray(head.length);
+        consumed += head.length;
+        // The header, the 16-byte nonce and the rest of the piece that held them.
+        if (consumed > MAX_HEADER_BYTES + 2 * piece)
+          return controller.error(
+            new AgeDecryptionError(
+              `not an age-encrypted file: no complete age header in its first ${MAX_HEADER_BYTES / 1024} KiB`,
+              'format',
+            ),
+          );
+        controller.enqueue(head);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** What the package's errors mean for someone restoring a backup. */
+function decryptionError(error: unknown, headerRead: boolean, bytesOut: number): Error {
+  if (error instanceof AgeDecryptionError) return error;
+  const message = messageOf(error);
+  if (!headerRead) {
+    if (/no identity matched/.test(message))
+      return new AgeDecryptionError(
+        'none of the configured age identities can decrypt this archive: it was encrypted to other recipients (the backup manifest names them); configure the identity that belongs to one of them',
+        'key',
+        { cause: error },
+      );
+    if (/header HMAC/.test(message))
+      return new AgeDecryptionError(
+        'the archive was altered: its age header does not authenticate (header MAC mismatch)',
+        'integrity',
+        { cause: error },
+      );
+    if (/stream ended|invalid stanza/.test(message))
+      return new AgeDecryptionError(
+        `the archive is truncated or corrupt: its age header is incomplete (${message})`,
+        'integrity',
+        { cause: error },
+      );
+    return new AgeDecryptionError(
+      `not an age-encrypted file, or its header is corrupt (${message})`,
+      'format',
+      {
+        cause: error,
+      },
+    );
+  }
+  return new AgeDecryptionError(
+    `the archive failed authentication after ${bytesOut} authentic bytes: it was altered, corrupted or truncated (${message}); nothing unauthenticated was passed on`,
+    'integrity',
+    { cause: error },
+  );
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * A Node Duplex around an asynchronous web-stream transformation: bytes written to the Duplex are the input
+ * stream handed to `start`, the stream it resolves to is what the Duplex reads out. The first error (of
+ * `start`, of its output, or the package cancelling its input because it failed) is mapped by `describe`
+ * once and fails both sides of the Duplex with that same error, so a pipeline reports the described error
+ * whichever side notices first. Destroying the Duplex cancels both web streams. Backpressure holds end to
+ * end: each web queue holds at most one chunk.
+ */
+function bridge(
+  start: (input: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>,
+  describe: (error: unknown) => Error,
+): Duplex {
+  // Identity transforms whose controllers can fail them whatever holds their locks.
+  let failInput: ((error: Error) => void) | undefined;
+  let failOutput: ((error: Error) => void) | undefined;
+  const input = new TransformStream<Uint8Array, Uint8Array>({
+    start: (c) => void (failInput = (e) => c.error(e)),
+  });
+  const output = new TransformStream<Uint8Array, Uint8Array>({
+    start: (c) => void (failOutput = (e) => c.error(e)),
+  });
+  const reader = input.readable.getReader();
+  let failure: Error | undefined;
+  const fail = (error: unknown): void => {
+    if (failure) return;
+    failure = describe(error);
+    failOutput?.(failure);
+    failInput?.(failure);
+  };
+  const source = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await reader.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: fail,
+    },
+    { highWaterMark: 0 },
+  );
+  start(source).then(
+    (readable) => readable.pipeTo(output.writable, { preventAbort: true }).catch(fail),
+    fail,
+  );
+  return Duplex.fromWeb({ readable: output.readable, writable: input.writable });
+}
