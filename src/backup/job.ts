@@ -13,7 +13,7 @@ import type { Config } from '../config/load.js';
 import { JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { openStores } from '../storage/index.js';
-import type { Storage } from '../storage/storage.js';
+import { ObjectExistsError, type Storage } from '../storage/storage.js';
 
 export interface BackupDeps {
   logger: Logger;
@@ -23,7 +23,7 @@ export interface BackupDeps {
 }
 
 export interface BackupOptions {
-  /** Given name; default chatflow_backup_YYYYMMDD_HHMMSS in config.timeZone. */
+  /** Given name; default chatflow_backup_YYYYMMDD_HHMMSS_<database> in config.timeZone. */
   name?: string;
   /** Aborts the backup cleanly (no partial object, multipart upload aborted). */
   signal?: AbortSignal;
@@ -49,13 +49,19 @@ export async function backup(
   const name =
     options.name !== undefined
       ? validateBackupName(options.name)
-      : defaultBackupName(startedAt, config.timeZone);
+      : defaultBackupName(startedAt, config.timeZone, config.database.database);
   const stores = deps.stores ?? (await openStores(config));
   const locations = stores.map((s) => s.location);
   await unlessAborted(refuseExisting(name, stores), options.signal);
 
   const fail = (what: string, error: unknown): JobError =>
-    new JobError(`Backup ${name} failed: ${what}. Nothing was stored.`, { cause: error });
+    new JobError(
+      error instanceof ObjectExistsError
+        ? `Backup ${name} failed: ${what}; another run created it while this backup ran. Nothing of it was ` +
+            `replaced and nothing was stored; ${options.name === undefined ? 'run the backup again' : 'choose another name'}.`
+        : `Backup ${name} failed: ${what}. Nothing was stored.`,
+      { cause: error },
+    );
   let source;
   let dumpVersion;
   try {
@@ -116,10 +122,21 @@ export async function backup(
   );
   const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
   if (failed) {
+    // Take back only what this run wrote: its archive in every store (each put created it) and its
+    // manifest where that put succeeded. A manifest that another run created under this name is not ours.
     await Promise.all(
-      stores.map(async (store) => {
-        await store.delete(manifestName(name)).catch(() => undefined);
-        await store.delete(archiveName(name)).catch(() => undefined);
+      stores.map(async (store, i) => {
+        const ours = written[i]?.status === 'fulfilled' ? [manifestName(name)] : [];
+        for (const object of [...ours, archiveName(name)]) {
+          await store
+            .delete(object)
+            .catch((error: unknown) =>
+              logger.error(
+                { err: error, store: store.location },
+                `could not remove ${object} from ${store.location}`,
+              ),
+            );
+        }
       }),
     );
     throw fail(`the manifest could not be written (${(failed.reason as Error).message})`, failed.reason);

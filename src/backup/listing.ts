@@ -20,7 +20,7 @@ export interface BackupEntry {
   modifiedAt: Date;
   /** Has a manifest: a complete backup of this tool. Without one it is incomplete or an old script's. */
   complete: boolean;
-  /** Default-named (`chatflow_backup_YYYYMMDD_HHMMSS`). */
+  /** Default-named (`chatflow_backup_YYYYMMDD_HHMMSS_<database>`, or the older shape without the database). */
   defaultNamed: boolean;
 }
 

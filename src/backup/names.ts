@@ -1,22 +1,30 @@
 /**
- * Backup names, pure: the default `chatflow_backup_YYYYMMDD_HHMMSS` (wall-clock time in the configured
- * time zone, not the process's) and the rules a given name must follow. No I/O here; whether a name is
- * already taken is checked by the backup job against the stores.
+ * Backup names, pure: the default `chatflow_backup_YYYYMMDD_HHMMSS_<database>` (wall-clock time in the
+ * configured time zone, not the process's; the database so that two databases backed up into one store in
+ * the same second get different names) and the rules a given name must follow. Names of the older default
+ * shape without the database (`chatflow_backup_YYYYMMDD_HHMMSS`) stay default names. No I/O here; the
+ * stores refuse a name that is taken, at the moment they create it.
  */
 import { wallClockStamp } from '../lib/clock.js';
 import { UsageError } from '../lib/errors.js';
 
 export const DEFAULT_NAME_PREFIX = 'chatflow_backup_';
-const DEFAULT_NAME = /^chatflow_backup_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;
+const DEFAULT_NAME = /^chatflow_backup_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})(?:_[A-Za-z0-9._-]+)?$/;
 const ALLOWED = /^[A-Za-z0-9._-]+$/;
 export const MAX_NAME_LENGTH = 128;
 
-/** `chatflow_backup_YYYYMMDD_HHMMSS` for `date` in `timeZone`. */
-export function defaultBackupName(date: Date, timeZone: string): string {
-  return `${DEFAULT_NAME_PREFIX}${wallClockStamp(date, timeZone)}`;
+/**
+ * `chatflow_backup_YYYYMMDD_HHMMSS_<database>` for `date` in `timeZone` (without `database`, the older shape
+ * `chatflow_backup_YYYYMMDD_HHMMSS`). Characters a name may not hold become `-`; at most 63 are kept.
+ */
+export function defaultBackupName(date: Date, timeZone: string, database?: string): string {
+  const stamp = `${DEFAULT_NAME_PREFIX}${wallClockStamp(date, timeZone)}`;
+  return database === undefined
+    ? stamp
+    : `${stamp}_${database.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63)}`;
 }
 
-/** Whether `name` has the default (automatic) shape; only such backups are ever pruned. */
+/** Whether `name` has a default (automatic) shape, with or without the database; only such are pruned. */
 export function isDefaultName(name: string): boolean {
   return DEFAULT_NAME.test(name);
 }

@@ -6,7 +6,7 @@
  * Nothing here may lie about success:
  * - pg_dump's exit code and the tail of its stderr are awaited apart from the streams, because its stdout
  *   can end cleanly while the process failed. The gate holds back the end of the stream until pg_dump has
- *   exited 0, so no store ever commits (renames, completes the multipart upload) a failed dump.
+ *   exited 0, so no store ever commits (links the file, completes the upload) a failed dump.
  * - Every part fails fast: the first error aborts one AbortController that kills pg_dump, destroys the
  *   streams and makes each store discard what it wrote (temp file removed, multipart upload aborted).
  *   If a store had already committed when another failed, its archive is deleted again.

@@ -7,7 +7,7 @@
  * What may never appear here: URLs, credentials, keys. A store is shown as `local` or `s3:<bucket>`.
  * Backup names come from a bucket anyone with write access can fill: they are data, the page escapes them.
  */
-import type { BackupEntry } from '../backup/catalog.js';
+import type { BackupEntry } from '../backup/listing.js';
 import type { Manifest } from '../backup/manifest.js';
 
 export const STATUS_FORMAT = 'chatflow-db-status/1';

@@ -13,6 +13,14 @@
  *   ever needed more than 10,000 parts, put() fails and aborts the upload: an error, never a false success.
  * - On any failure (the body stream errors, the signal aborts, a request fails) the multipart upload is
  *   aborted before put() rejects, so no parts are left behind and nothing is visible under the key.
+ * - Never replaces an object. The completion (PutObject, CompleteMultipartUpload) carries
+ *   `If-None-Match: *`: AWS S3 (since 2024), MinIO, R2 and others then refuse it with 412 if the key exists
+ *   (or 409 while another conditional write of it runs), atomically. For stores that ignore the header,
+ *   a HEAD right before the completion refuses a key that exists, and a HEAD right after it checks that the
+ *   key holds our object (its ETag is the one our completion returned); if not, another run wrote the
+ *   same key at the same moment and put() fails (ObjectExistsError) without deleting anything. On such a
+ *   store two completions of one key within a round trip of each other can still replace one another;
+ *   the checks make that loss reported rather than silent in all but the tightest interleaving.
  */
 import {
   AbortMultipartUploadCommand,
@@ -30,7 +38,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import type { S3Config } from '../config/load.js';
-import type { PutOptions, Storage, StoredObject } from './storage.js';
+import { ObjectExistsError, type PutOptions, type Storage, type StoredObject } from './storage.js';
 
 /** S3's smallest part (all but the last); the memory of an upload is (PARTS_IN_FLIGHT + 1) parts. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -160,30 +168,42 @@ export class S3Storage implements Storage {
       }
       if (uploadId === undefined) {
         // Smaller than one part (a manifest, a small dump): one PutObject.
-        await this.client.send(
-          new PutObjectCommand({
-            Bucket,
-            Key,
-            ContentType,
-            Body: filling?.subarray(0, filled) ?? Buffer.alloc(0),
-            ContentLength: filled,
-          }),
-          sendOptions,
+        await this.refuseExisting(name);
+        const put = await this.createIfAbsent(name, () =>
+          this.client.send(
+            new PutObjectCommand({
+              Bucket,
+              Key,
+              ContentType,
+              Body: filling?.subarray(0, filled) ?? Buffer.alloc(0),
+              ContentLength: filled,
+              IfNoneMatch: '*',
+            }),
+            sendOptions,
+          ),
         );
+        await this.checkOurs(name, put.ETag);
         return { size };
       }
       if (filled > 0) await sendPart();
       await Promise.all(inFlight);
       done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-      await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket,
-          Key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: done },
-        }),
-        sendOptions,
+      await this.refuseExisting(name);
+      const completed = await this.createIfAbsent(name, () =>
+        this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket,
+            Key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: done },
+            IfNoneMatch: '*',
+          }),
+          sendOptions,
+        ),
       );
+      // From here on the upload is complete: a failed check below must not try to abort it.
+      uploadId = undefined;
+      await this.checkOurs(name, completed.ETag);
       return { size };
     } catch (error) {
       requests.abort();
@@ -236,17 +256,66 @@ export class S3Storage implements Storage {
   }
 
   async stat(name: string): Promise<StoredObject | undefined> {
+    const head = await this.head(name);
+    return head && { name, size: head.size, modifiedAt: head.modifiedAt };
+  }
+
+  private async head(name: string): Promise<(StoredObject & { etag: string | undefined }) | undefined> {
     try {
       const head = await this.client.send(
         new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }),
       );
-      return { name, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
+      return {
+        name,
+        size: head.ContentLength ?? 0,
+        modifiedAt: head.LastModified ?? new Date(0),
+        etag: head.ETag,
+      };
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = httpStatus(error);
       if (status === 404 || (error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey')
         return undefined;
       throw error;
     }
+  }
+
+  /** The fallback for stores that ignore If-None-Match: a key that exists right before completion. */
+  private async refuseExisting(name: string): Promise<void> {
+    if ((await this.head(name)) !== undefined) throw new ObjectExistsError(name, this.location);
+  }
+
+  /** Runs a completion sent with If-None-Match: *; the store's refusal becomes ObjectExistsError. */
+  private async createIfAbsent<T>(name: string, complete: () => Promise<T>): Promise<T> {
+    try {
+      return await complete();
+    } catch (error) {
+      const status = httpStatus(error);
+      const code = (error as Error).name;
+      if (status === 412 || code === 'PreconditionFailed')
+        throw new ObjectExistsError(name, this.location, undefined, { cause: error });
+      if (status === 409 && code === 'ConditionalRequestConflict')
+        throw new ObjectExistsError(name, this.location, 'is being written by another run', {
+          cause: error,
+        });
+      throw error;
+    }
+  }
+
+  /**
+   * The fallback's second half: right after our completion, the key must hold our object (the ETag our
+   * completion returned). Otherwise the store ignored If-None-Match and another run wrote the same key at
+   * the same moment: reported, and what the key holds is left alone (it may be the other run's).
+   */
+  private async checkOurs(name: string, etag: string | undefined): Promise<void> {
+    const head = await this.head(name);
+    if (head === undefined)
+      throw new ObjectExistsError(name, this.location, 'disappeared right after it was written');
+    if (etag !== undefined && head.etag !== undefined && unquote(etag) !== unquote(head.etag))
+      throw new ObjectExistsError(
+        name,
+        this.location,
+        'was written by another run at the same moment (this store ignores If-None-Match); it was left as it is',
+      );
   }
 
   async delete(name: string): Promise<void> {
@@ -257,6 +326,12 @@ export class S3Storage implements Storage {
     this.client.destroy();
   }
 }
+
+function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+const unquote = (etag: string): string => etag.replace(/^W\//, '').replace(/"/g, '');
 
 function contentType(name: string): string {
   if (name.endsWith('.gz')) return 'application/gzip';

@@ -24,8 +24,12 @@ export interface Storage {
   /** Where it is, for messages: `/backups` or `s3://bucket/prefix`. */
   readonly location: string;
   /**
-   * Writes `body` atomically under `name`: nothing is visible under that name unless the whole stream
-   * was stored. Local: temporary file + rename; S3: multipart upload, aborted on any failure.
+   * Writes `body` atomically under `name`, and only if `name` is free: nothing is visible under that name
+   * unless the whole stream was stored, and an existing object is never replaced (rejects with
+   * ObjectExistsError, the existing object untouched). Local: temporary file, fsync, then a hard link to
+   * the name (fails if it exists). S3: multipart upload (aborted on any failure) or one PutObject, completed
+   * with `If-None-Match: *`, a HEAD before and an ETag check after it for stores that ignore the header.
+   * Rejects if `signal` aborts. A fulfilled put means this call created the object.
    */
   put(name: string, body: Readable, options?: PutOptions): Promise<{ size: number }>;
   /** Reads an object as a stream. Rejects with a UsageError-free plain error if it is missing. */
@@ -36,4 +40,20 @@ export interface Storage {
   delete(name: string): Promise<void>;
   /** Releases connections (the sidecar's shutdown). */
   close?(): void;
+}
+
+/**
+ * `put` found its name taken: another run created it first (or, on an S3 store that ignores
+ * `If-None-Match`, wrote it at the same moment). The object under that name is not ours: never delete it.
+ */
+export class ObjectExistsError extends Error {
+  override readonly name = 'ObjectExistsError';
+  constructor(
+    readonly objectName: string,
+    readonly location: string,
+    detail = 'already exists; it was left as it is',
+    options?: ErrorOptions,
+  ) {
+    super(`${objectName} ${detail} in ${location}`, options);
+  }
 }

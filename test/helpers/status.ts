@@ -2,7 +2,7 @@
  * Status inputs for tests: a daily schedule at 02:00 UTC and a history of backups built from a list of
  * days (0 = today's 02:00 slot, 1 = yesterday's...), as the catalog and manifests would give them.
  */
-import type { BackupEntry } from '../../src/backup/catalog.js';
+import type { BackupEntry } from '../../src/backup/listing.js';
 import type { DrillFacts, ManifestFacts, StatusInputs } from '../../src/sidecar/status-model.js';
 
 export const DAY = 86_400_000;

@@ -12,7 +12,10 @@ export function registerBackupCommands(program: Command, context: CommandContext
   program
     .command('backup')
     .description('Dump the database (plain SQL, gzip) to the configured stores, with a manifest')
-    .argument('[name]', 'backup name (letters, digits, . _ -); default chatflow_backup_YYYYMMDD_HHMMSS in TZ')
+    .argument(
+      '[name]',
+      'backup name (letters, digits, . _ -); default chatflow_backup_YYYYMMDD_HHMMSS_<database> in TZ',
+    )
     .action(async (name: string | undefined) => {
       const result = await withSignals((signal) =>
         backup(

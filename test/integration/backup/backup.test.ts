@@ -62,7 +62,7 @@ describe('backup', () => {
     expect(result.stderr).toContain('complete');
     expect(result.code).toBe(0);
     name = result.stdout.trim();
-    expect(name).toMatch(/^chatflow_backup_\d{8}_\d{6}$/);
+    expect(name).toMatch(new RegExp(`^chatflow_backup_\\d{8}_\\d{6}_${source}$`));
 
     expect(readdirSync(dir).sort()).toEqual([`${name}.manifest.json`, `${name}.sql.gz`]);
     expect(await s3Keys()).toEqual([`prod/${name}.manifest.json`, `prod/${name}.sql.gz`]);

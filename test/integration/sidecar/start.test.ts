@@ -193,9 +193,8 @@ describe('chatflow-db start (sidecar, end to end)', () => {
       expect(names).toContain(name);
     }
     expect(storedNames).not.toContain(names[0]);
-    expect(stored.every((key) => /^chatflow_backup_\d{8}_\d{6}\.(sql\.gz|manifest\.json)$/.test(key))).toBe(
-      true,
-    );
+    const shape = new RegExp(`^chatflow_backup_\\d{8}_\\d{6}_${database}\\.(sql\\.gz|manifest\\.json)$`);
+    expect(stored.every((key) => shape.test(key))).toBe(true);
   });
 
   it('is healthy and counts the backups in /metrics', async () => {

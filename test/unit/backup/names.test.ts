@@ -20,6 +20,18 @@ describe('defaultBackupName', () => {
     expect(isDefaultName(expected)).toBe(true);
   });
 
+  it.each([
+    ['chatflow', 'chatflow_backup_20240210_020000_chatflow'],
+    ['chatflow_prod', 'chatflow_backup_20240210_020000_chatflow_prod'],
+    ['Ünï cødé/db', 'chatflow_backup_20240210_020000_-n--c-d--db'],
+    ['x'.repeat(70), `chatflow_backup_20240210_020000_${'x'.repeat(63)}`],
+  ])('with the database %j -> %s, a valid default name', (database, expected) => {
+    const name = defaultBackupName(new Date('2024-02-10T02:00:00Z'), 'UTC', database);
+    expect(name).toBe(expected);
+    expect(nameProblem(name)).toBeUndefined();
+    expect(isDefaultName(name)).toBe(true);
+  });
+
   it('midnight is 00, never 24', () => {
     expect(defaultBackupName(new Date('2024-01-01T23:00:00Z'), 'Europe/Berlin')).toBe(
       'chatflow_backup_20240102_000000',
@@ -56,6 +68,9 @@ describe('backup name rules', () => {
 
   it.each([
     ['chatflow_backup_20240210_020000', true],
+    ['chatflow_backup_20240210_020000_chatflow', true],
+    ['chatflow_backup_20240210_020000_', false],
+    ['chatflow_backup_20240210_020000_a/b', false],
     ['chatflow_backup_20240210_0200', false],
     ['chatflow_backup_20240210_020000.x', false],
     ['production_backup_20240210', false],
