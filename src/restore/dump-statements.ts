@@ -333,20 +333,56 @@ export function classifyStatement(sql: string): Verdict {
     if (word(all[end - 3]) === 'OWNER' && word(all[end - 2]) === 'TO' && isName(all[end - 1]))
       return { action: 'drop', reason: 'owner' };
   }
-  if (first === 'CREATE' && isRoutine(tokens)) {
-    const all = tokenize(sql);
-    for (const [j, t] of all.entries()) {
-      const language = word(all[j + 1]) ?? all[j + 1]?.text.toUpperCase();
-      if (word(t) === 'LANGUAGE' && (language === 'C' || language === 'INTERNAL'))
-        return refuse('a function in C or internal (server code outside the database)');
-    }
-  }
+  if (first === 'CREATE') return checkCreate(sql, tokens);
   return { action: 'keep' };
 }
 
-function isRoutine(tokens: readonly Token[]): boolean {
+/**
+ * Extensions and languages that reach outside the database: other servers (dblink, postgres_fdw), server
+ * files or programs (file_fdw, adminpack, the untrusted procedural languages). A dump of this schema has
+ * none; a database that needs one gets it from an administrator, not from an archive.
+ */
+const OUTSIDE_EXTENSIONS = new Set([
+  'DBLINK',
+  'POSTGRES_FDW',
+  'FILE_FDW',
+  'ADMINPACK',
+  'PLPYTHON3U',
+  'PLPYTHONU',
+  'PLPYTHON2U',
+  'PLPERLU',
+  'PLTCLU',
+]);
+const OUTSIDE_LANGUAGES = new Set(['C', 'INTERNAL', ...OUTSIDE_EXTENSIONS]);
+
+function nameText(t: Token | undefined): string | undefined {
+  return t === undefined || t.kind === 'punct' || t.kind === 'number' ? undefined : t.text.toUpperCase();
+}
+
+function checkCreate(sql: string, tokens: readonly Token[]): Verdict {
   let i = 1;
   if (word(tokens[1]) === 'OR' && word(tokens[2]) === 'REPLACE') i = 3;
+  while (word(tokens[i]) === 'TRUSTED' || word(tokens[i]) === 'PROCEDURAL') i++;
   const kind = word(tokens[i]);
-  return kind === 'FUNCTION' || kind === 'PROCEDURE';
+  if (kind === 'EXTENSION') {
+    let j = i + 1;
+    if (word(tokens[j]) === 'IF' && word(tokens[j + 1]) === 'NOT' && word(tokens[j + 2]) === 'EXISTS') j += 3;
+    const name = nameText(tokens[j]);
+    if (name !== undefined && OUTSIDE_EXTENSIONS.has(name))
+      return refuse(`CREATE EXTENSION ${name.toLowerCase()} (it reaches outside the database)`);
+  }
+  if (kind === 'LANGUAGE') {
+    const name = nameText(tokens[i + 1]);
+    if (name !== undefined && OUTSIDE_LANGUAGES.has(name))
+      return refuse(`CREATE LANGUAGE ${name.toLowerCase()} (an untrusted language)`);
+  }
+  if (kind === 'FUNCTION' || kind === 'PROCEDURE') {
+    const all = tokenize(sql);
+    for (const [j, t] of all.entries()) {
+      const language = nameText(all[j + 1]);
+      if (word(t) === 'LANGUAGE' && language !== undefined && OUTSIDE_LANGUAGES.has(language))
+        return refuse(`a function in ${language.toLowerCase()} (code that reaches outside the database)`);
+    }
+  }
+  return { action: 'keep' };
 }

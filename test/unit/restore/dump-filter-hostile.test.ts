@@ -164,8 +164,22 @@ const HOSTILE: [string, string, string, RegExp][] = [
     'a C function',
     "CREATE FUNCTION public.evil() RETURNS int LANGUAGE c AS '/tmp/evil.so', 'evil';\n",
     'evil',
-    /in C/,
+    /function in c\b/,
   ],
+  [
+    'an untrusted-language function',
+    'CREATE FUNCTION public.sh() RETURNS int LANGUAGE plpython3u AS $$ import os $$;\n',
+    'import os',
+    /plpython3u/,
+  ],
+  [
+    'CREATE EXTENSION dblink',
+    'CREATE EXTENSION IF NOT EXISTS dblink WITH SCHEMA public;\n',
+    'dblink',
+    /dblink/,
+  ],
+  ['CREATE EXTENSION file_fdw', 'CREATE EXTENSION "file_fdw";\n', 'file_fdw', /file_fdw/],
+  ['CREATE LANGUAGE plperlu', 'CREATE OR REPLACE PROCEDURAL LANGUAGE plperlu;\n', 'plperlu', /plperlu/],
   [
     'CREATE SUBSCRIPTION',
     "CREATE SUBSCRIPTION s CONNECTION 'host=evil' PUBLICATION p;\n",
