@@ -44,7 +44,7 @@ function runFrozen(args: string[]): Promise<CliResult> {
 }
 
 describe('explicit GC refused by V8', () => {
-  it('backup, list and verify still work (no explicit GC, no crash)', async () => {
+  it('backup and list still work (no explicit GC, no crash)', async () => {
     const backup = await runFrozen(['backup', 'frozen_flags']);
     expect(backup.signal, backup.stderr).toBeNull();
     expect(backup.code, backup.stderr).toBe(0);
