@@ -65,6 +65,11 @@ const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 
 const NL = 0x0a;
 
+/** A character that starts an unquoted identifier or keyword (psql: [A-Za-z\200-\377_]). */
+function isIdentStart(c: string | undefined): boolean {
+  return c !== undefined && isIdentChar(c) && c !== '$' && !(c >= '0' && c <= '9');
+}
+
 /** Unquotes a role name as pg_dump writes it. */
 export function unquoteIdent(ident: string): string {
   return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident;
@@ -76,6 +81,41 @@ interface LexState {
   escape: boolean;
   tag: string;
   depth: number;
+  /** psql's lexer: a `;` inside parentheses, or inside the BEGIN … END of a function body, ends nothing. */
+  parens: number;
+  begins: number;
+  /** The statement's identifiers so far, and the first letters of create/or/replace/function/procedure. */
+  identifiers: number;
+  letters: string;
+}
+
+/** The lexer state at the start of a statement (psql resets its identifier count at each `;`). */
+function resetStatement(s: LexState): void {
+  s.parens = 0;
+  s.begins = 0;
+  s.identifiers = 0;
+  s.letters = '';
+}
+
+const FUNCTION_WORDS = new Set(['create', 'or', 'replace', 'function', 'procedure']);
+
+/**
+ * psql's heuristic (fe_utils/psqlscan.l) for SQL-standard function bodies: in CREATE [OR REPLACE]
+ * FUNCTION|PROCEDURE, outside parentheses, BEGIN opens a block that END closes (CASE too, inside one).
+ */
+function countIdentifier(word: string, s: LexState): void {
+  const lower = word.toLowerCase();
+  if (s.identifiers < 4) s.letters += FUNCTION_WORDS.has(lower) ? lower[0] : ' ';
+  s.identifiers++;
+  const l = s.letters;
+  const routine =
+    l[0] === 'c' &&
+    (l[1] === 'f' || l[1] === 'p' || (l[1] === 'o' && l[2] === 'r' && (l[3] === 'f' || l[3] === 'p')));
+  if (!routine || s.parens !== 0) return;
+  if (lower === 'begin') s.begins++;
+  else if (lower === 'case') {
+    if (s.begins >= 1) s.begins++;
+  } else if (lower === 'end' && s.begins > 0) s.begins--;
 }
 
 /**
@@ -120,13 +160,37 @@ function scanStatement(line: string, start: number, s: LexState): number {
         i += 2;
         continue;
       }
-      if (c === "'") {
-        const prev = line[i - 1];
-        s.escape = (prev === 'E' || prev === 'e') && !isIdentChar(line[i - 2]);
+      if ((c === 'E' || c === 'e') && line[i + 1] === "'") {
+        // psql's xestart: E'…' is an escape string (an identifier ending in E was consumed whole below).
+        s.escape = true;
         s.mode = 'single';
+        i += 2;
+        continue;
+      }
+      if (isIdentStart(c)) {
+        let j = i + 1;
+        while (j < n && isIdentChar(line[j])) j++;
+        countIdentifier(line.slice(i, j), s);
+        i = j;
+        continue;
+      }
+      if (c === "'") {
+        s.escape = false;
+        s.mode = 'single';
+      } else if (c === '(') s.parens++;
+      else if (c === ')') {
+        if (s.parens > 0) s.parens--;
       } else if (c === '"') {
         s.mode = 'double';
-      } else if (c === '$' && !isIdentChar(line[i - 1])) {
+      } else if (c !== undefined && c >= '0' && c <= '9') {
+        // A number, and (psql 15's integer_junk) an identifier glued to it: one token, like psql reads it.
+        let j = i + 1;
+        while (j < n && (line[j] as string) >= '0' && (line[j] as string) <= '9') j++;
+        if (isIdentStart(line[j])) while (j < n && isIdentChar(line[j])) j++;
+        i = j;
+        continue;
+      } else if (c === '$') {
+        // Identifiers and numbers are consumed whole above, so a `$` here is never inside one.
         DOLLAR_TAG.lastIndex = i;
         const match = DOLLAR_TAG.exec(line);
         if (match) {
@@ -135,8 +199,9 @@ function scanStatement(line: string, start: number, s: LexState): number {
           i += match[0].length;
           continue;
         }
-      } else if (c === ';') return i;
-      else if (c === '\\') return -2;
+      } else if (c === ';') {
+        if (s.parens === 0 && s.begins === 0) return i;
+      } else if (c === '\\') return -2;
       i++;
     }
   }
@@ -180,7 +245,16 @@ export class DumpFilter extends Transform {
   };
   private readonly options: DumpFilterOptions;
   private readonly maxStatement: number;
-  private readonly lex: LexState = { mode: 'normal', escape: false, tag: '', depth: 0 };
+  private readonly lex: LexState = {
+    mode: 'normal',
+    escape: false,
+    tag: '',
+    depth: 0,
+    parens: 0,
+    begins: 0,
+    identifiers: 0,
+    letters: '',
+  };
   private readonly copyData = new CopyDataScanner();
   private copy = false;
   /** The statement being read: from its first token on, held until its `;`. */
@@ -297,6 +371,7 @@ export class DumpFilter extends Transform {
         }
         this.inStatement = true;
         this.statementLine = this.lineNo;
+        resetStatement(this.lex);
         i = at;
       }
       const end = scanStatement(line, i, this.lex);

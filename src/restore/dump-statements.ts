@@ -64,7 +64,8 @@ export function tokenize(sql: string, limit = Infinity): Token[] {
           i += 2;
         } else i++;
       }
-    } else if (c === "'" || ((c === 'E' || c === 'e') && next === "'" && !isIdentChar(sql[i - 1]))) {
+    } else if (c === "'" || ((c === 'E' || c === 'e') && next === "'")) {
+      // Identifiers and numbers are consumed whole, so an E here starts a token: psql's xestart.
       const escape = c !== "'";
       let j = escape ? i + 2 : i + 1;
       let text = '';
@@ -98,7 +99,7 @@ export function tokenize(sql: string, limit = Infinity): Token[] {
       }
       tokens.push({ kind: 'ident', text });
       i = j + 1;
-    } else if (c === '$' && !isIdentChar(sql[i - 1])) {
+    } else if (c === '$') {
       DOLLAR_TAG.lastIndex = i;
       const tag = DOLLAR_TAG.exec(sql)?.[0];
       if (tag === undefined) {
@@ -117,7 +118,9 @@ export function tokenize(sql: string, limit = Infinity): Token[] {
       i = j;
     } else if (c >= '0' && c <= '9') {
       let j = i + 1;
-      while (j < n && /[0-9.eE]/.test(sql[j] as string)) j++;
+      while (j < n && /[0-9.]/.test(sql[j] as string)) j++;
+      // An exponent, or (psql 15's integer_junk) an identifier glued to the number: one token.
+      if (/[A-Za-z_\u0080-\uffff]/.test(sql[j] ?? '')) while (j < n && isIdentChar(sql[j])) j++;
       tokens.push({ kind: 'number', text: sql.slice(i, j) });
       i = j;
     } else {

@@ -46,6 +46,11 @@ BEGIN
     RETURN NEW;
 END;
 $$;
+CREATE FUNCTION clamp(i integer) RETURNS integer LANGUAGE sql
+BEGIN ATOMIC
+    SELECT CASE WHEN i > 0 THEN i ELSE 0 END;
+END;
+CREATE RULE notes_deleted AS ON DELETE TO notes DO ALSO (NOTIFY notes_changed; NOTIFY notes_gone);
 CREATE TRIGGER notes_touch BEFORE UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION touch();
 CREATE INDEX notes_data ON notes USING gin (data);
 CREATE VIEW note_bodies AS SELECT id, note_summary(notes.*) AS summary FROM notes;

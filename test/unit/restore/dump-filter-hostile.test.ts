@@ -181,6 +181,18 @@ const HOSTILE: [string, string, string, RegExp][] = [
   ['CREATE EXTENSION file_fdw', 'CREATE EXTENSION "file_fdw";\n', 'file_fdw', /file_fdw/],
   ['CREATE LANGUAGE plperlu', 'CREATE OR REPLACE PROCEDURAL LANGUAGE plperlu;\n', 'plperlu', /plperlu/],
   [
+    'a COPY inside parentheses (psql reads it as part of the statement, not as COPY)',
+    'CREATE RULE r AS ON INSERT TO public.t DO ALSO (NOTIFY x; COPY public.t FROM stdin;\n); DROP DATABASE other;\n',
+    'other',
+    /DATABASE/,
+  ],
+  [
+    'a dollar quote right after a number',
+    'COMMENT ON TABLE public.t IS 1$x$; DROP DATABASE a; $x$; DROP DATABASE other;\n',
+    'other',
+    /DATABASE/,
+  ],
+  [
     'CREATE SUBSCRIPTION',
     "CREATE SUBSCRIPTION s CONNECTION 'host=evil' PUBLICATION p;\n",
     'evil',
@@ -207,6 +219,21 @@ const HOSTILE: [string, string, string, RegExp][] = [
 ];
 
 describe('the dump filter refuses hostile archives', () => {
+  it("ends a statement where psql does: not inside parentheses or a function's BEGIN ATOMIC … END", async () => {
+    const sql = `${HEADER}CREATE FUNCTION public.f(i integer) RETURNS integer
+    LANGUAGE sql
+    BEGIN ATOMIC
+ SELECT CASE WHEN (i > 0) THEN i ELSE 0 END AS "case";
+END;
+CREATE RULE r AS ON DELETE TO public.t DO ( NOTIFY a; NOTIFY b; );
+`;
+    for (const size of [1, 1 << 30]) {
+      const { out, error } = await run(sql, size);
+      expect(error).toBeUndefined();
+      expect(out).toBe(sql);
+    }
+  });
+
   it.each(HOSTILE)('%s', async (_what, hostile, fragment, message) => {
     for (const size of [Infinity, 1]) {
       const { out, error } = await run(HEADER + hostile, size === Infinity ? 1 << 30 : size);
