@@ -119,8 +119,26 @@ function countIdentifier(word: string, s: LexState): void {
 }
 
 /**
+ * Variables psql sets itself. psql replaces `:NAME`, `:'NAME'`, `:"NAME"` outside quotes with the value and
+ * lexes the value as SQL (VERSION holds parentheses), so a reference would make psql read the text around
+ * it differently from this filter. pg_dump never writes one.
+ */
+const PSQL_VARIABLES = new Set(
+  (
+    'AUTOCOMMIT COMP_KEYWORD_CASE DBNAME ECHO ECHO_HIDDEN ENCODING ERROR FETCH_COUNT HIDE_TABLEAM ' +
+    'HIDE_TOAST_COMPRESSION HISTCONTROL HISTFILE HISTSIZE HOST IGNOREEOF LASTOID LAST_ERROR_MESSAGE ' +
+    'LAST_ERROR_SQLSTATE ON_ERROR_ROLLBACK ON_ERROR_STOP PORT PROMPT1 PROMPT2 PROMPT3 QUIET ROW_COUNT ' +
+    'SERVER_VERSION_NAME SERVER_VERSION_NUM SHELL_ERROR SHELL_EXIT_CODE SHOW_ALL_RESULTS SHOW_CONTEXT ' +
+    'SINGLELINE SINGLESTEP SQLSTATE USER VERBOSITY VERSION VERSION_NAME VERSION_NUM WATCH_INTERVAL'
+  ).split(' '),
+);
+const VARIABLE_REFERENCE =
+  /:(?:'([A-Za-z0-9_\u0080-\uffff]+)'|"([A-Za-z0-9_\u0080-\uffff]+)"|\{\?([A-Za-z0-9_\u0080-\uffff]+)\}|([A-Za-z0-9_\u0080-\uffff]+))/y;
+
+/**
  * Advances the lexer over `line` from `i` until a top-level `;` (returns its index) or the end of the line
- * (returns -1). A backslash outside quotes and comments is a psql meta-command: returns -2 at it.
+ * (returns -1). A backslash outside quotes and comments is a psql meta-command: returns -2 at it; a
+ * reference to one of psql's own variables returns -3.
  */
 function scanStatement(line: string, start: number, s: LexState): number {
   const n = line.length;
@@ -201,6 +219,15 @@ function scanStatement(line: string, start: number, s: LexState): number {
         }
       } else if (c === ';') {
         if (s.parens === 0 && s.begins === 0) return i;
+      } else if (c === ':') {
+        if (line[i + 1] === ':') {
+          i += 2;
+          continue;
+        }
+        VARIABLE_REFERENCE.lastIndex = i;
+        const ref = VARIABLE_REFERENCE.exec(line);
+        const name = ref?.[1] ?? ref?.[2] ?? ref?.[3] ?? ref?.[4];
+        if (name !== undefined && PSQL_VARIABLES.has(name)) return -3;
       } else if (c === '\\') return -2;
       i++;
     }
@@ -376,6 +403,11 @@ export class DumpFilter extends Transform {
       }
       const end = scanStatement(line, i, this.lex);
       if (end === -2) throw this.metaError(line.slice(i));
+      if (end === -3) {
+        throw new DumpFormatError(
+          `the archive refers to a psql variable on line ${this.lineNo} (${preview(line.slice(i))}); pg_dump never writes one, so the archive is refused`,
+        );
+      }
       if (end < 0) {
         this.hold(line.slice(i) + eol);
         return;

@@ -193,6 +193,13 @@ const HOSTILE: [string, string, string, RegExp][] = [
     /DATABASE/,
   ],
   [
+    'a psql variable (psql lexes its value: VERSION holds parentheses)',
+    'COMMENT ON TABLE public.t IS :VERSION; DROP DATABASE other;\n',
+    'VERSION',
+    /psql variable/,
+  ],
+  ['a quoted psql variable', "COMMENT ON TABLE public.t IS :'DBNAME';\n", 'DBNAME', /psql variable/],
+  [
     'CREATE SUBSCRIPTION',
     "CREATE SUBSCRIPTION s CONNECTION 'host=evil' PUBLICATION p;\n",
     'evil',
@@ -226,6 +233,9 @@ describe('the dump filter refuses hostile archives', () => {
  SELECT CASE WHEN (i > 0) THEN i ELSE 0 END AS "case";
 END;
 CREATE RULE r AS ON DELETE TO public.t DO ( NOTIFY a; NOTIFY b; );
+CREATE VIEW public.v AS
+ SELECT (ARRAY[1, 2, 3])[1:2] AS a, (t.id)::text AS b, '{"k": ":VERSION"}'::jsonb AS c
+   FROM public.t;
 `;
     for (const size of [1, 1 << 30]) {
       const { out, error } = await run(sql, size);
