@@ -4,8 +4,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { DatabaseConfig } from '../../../src/config.js';
-import { clientOptions, connect } from '../../../src/db.js';
+import type { DatabaseConfig } from '../../../src/config/load.js';
+import { clientOptions, connect } from '../../../src/lib/db.js';
 import { testServer } from '../../helpers/database.js';
 
 const db: DatabaseConfig = {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, testServer, withDb } from '../../helpers/database.js';
-import { cli, logs, migrationsDir, removeMigrationDirs, reportedError } from '../migrate-support.js';
+import { cli, logs, migrationsDir, removeMigrationDirs, reportedError } from './support.js';
 
 const LOCK = 4_242_001;
 let database: string;

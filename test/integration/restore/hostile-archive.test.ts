@@ -16,7 +16,7 @@ import {
   seed,
   snapshot,
   writeArchive,
-} from '../restore-support.js';
+} from './support.js';
 
 const prefix = uniqueName('cfdb_hostile');
 const source = `${prefix}_src`;
