@@ -98,7 +98,7 @@ current() { [ "$(docker image inspect -f "{{index .Config.Labels \"$label\"}}" "
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/chatflow-db-container-test.XXXXXX")
 
-debian_hash=$(printf 'bookworm minbase 1' | sha256sum | cut -c1-16)
+debian_hash=$(printf 'bookworm minbase 2' | sha256sum | cut -c1-16)
 if ! current debian:bookworm-slim "$debian_hash"; then
   log 'building debian:bookworm-slim (debootstrap --variant=minbase bookworm)'
   mirror=$(sed -n -E 's/^URIs:\s*(\S+\/debian)\/?$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
@@ -125,7 +125,17 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/*/changelog*
+  # And as the official image: apt keeps no downloaded packages or caches, fetches no translations.
+  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+  echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/* \
+    "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/* "$rootfs"/var/log/*.log
+  find "$rootfs/usr/share/doc" -mindepth 2 ! -name copyright -delete 2>/dev/null || true
   tar -C "$rootfs" -c . | docker import -c 'CMD ["bash"]' -c "LABEL $label=$debian_hash" - debian:bookworm-slim >/dev/null
   rm -rf "$rootfs"
 fi
