@@ -214,6 +214,7 @@ wait_healthy "$sidecar" 180
 ok 'sidecar healthy'
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz on the published port $port does not answer 200"
 ok "/healthz answers on the published port"
+step='schema'
 
 psql_stack() { compose exec -T postgres psql -U postgres -d chatflow -X -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 tables_sql="select count(*) from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'"
