@@ -212,7 +212,8 @@ wait_healthy() { # container seconds
 }
 wait_healthy "$sidecar" 180
 ok 'sidecar healthy'
-curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz on the published port $port does not answer 200"
+node -e "fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "http://127.0.0.1:$port/healthz" ||
+  fail "/healthz on the published port $port does not answer 200"
 ok "/healthz answers on the published port"
 step='schema'
 
