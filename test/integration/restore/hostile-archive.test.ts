@@ -10,13 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
 import { adminQuery, dbEnv, dropRole, uniqueName } from '../../helpers/database.js';
-import {
-  databasesStartingWith,
-  dropDatabasesStartingWith,
-  seed,
-  snapshot,
-  writeArchive,
-} from './support.js';
+import { databasesStartingWith, dropDatabasesStartingWith, seed, snapshot, writeArchive } from './support.js';
 
 const prefix = uniqueName('cfdb_hostile');
 const source = `${prefix}_src`;
