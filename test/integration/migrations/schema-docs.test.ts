@@ -29,7 +29,9 @@ describe('docs/schema.md', () => {
   it('documents columns, keys with their actions, checks, indexes and triggers', () => {
     const doc = readFileSync(SCHEMA_DOC, 'utf8');
     expect(doc).toContain('## users');
-    expect(doc).toMatch(/\| `id` \| `uuid` \| NOT NULL \| `uuid_generate_v4\(\)` \|/);
+    expect(doc).toMatch(
+      /\| `id` \| `integer` \| NOT NULL \| `nextval\('public\.users_id_seq'::regclass\)` \|/,
+    );
     expect(doc).toMatch(
       /foreign key \| `FOREIGN KEY \(user_id\) REFERENCES public\.users\(id\) ON DELETE CASCADE`/,
     );
