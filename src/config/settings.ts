@@ -215,6 +215,12 @@ export const SETTING_ROWS = {
     description: 'Address the health server listens on.',
     schema: text,
   }),
+  STATUS_PAGE: row({
+    default: 'true',
+    description:
+      'Serve the read-only status page (`/`) and its JSON (`/api/status`) on the health server; `false`: both 404.',
+    schema: boolean,
+  }),
   NOTIFY_WEBHOOK_URL: row({
     description: 'JSON POST on each failure (and success with NOTIFY_ON_SUCCESS).',
     secret: true,
