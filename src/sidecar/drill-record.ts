@@ -18,8 +18,12 @@ export function drilledBackup(objectName: string): string | undefined {
   return name === '' ? undefined : name;
 }
 
-/** The drill a record's text describes, or undefined when it is not a usable record of `backup`. */
-export function parseDrillRecord(text: string, backup: string): DrillFacts | undefined {
+/**
+ * The drill a record's text describes, or undefined when it is not a usable record of `backup` (of
+ * `database`, when the record names one: records outlive the backups retention deletes, and a store may be
+ * shared by several databases).
+ */
+export function parseDrillRecord(text: string, backup: string, database?: string): DrillFacts | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -28,6 +32,8 @@ export function parseDrillRecord(text: string, backup: string): DrillFacts | und
   }
   if (!isObject(value) || value.format !== DRILL_RECORD_FORMAT || value.backup !== backup) return undefined;
   if (typeof value.ok !== 'boolean') return undefined;
+  if (database !== undefined && typeof value.database === 'string' && value.database !== database)
+    return undefined;
   const at = timeOf(value.finishedAt) ?? timeOf(value.startedAt);
   if (!at) return undefined;
   const seconds = secondsOf(value.restoreSeconds) ?? secondsOf(value.totalSeconds);

@@ -115,7 +115,7 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
           logger.warn({ store: storeName(store), err: error }, 'status page: cannot list a backup store');
           listings.set(store, {
             entries: previous?.entries ?? [],
-            drillObjects: previous?.drillObjects ?? new Map(),
+            drillObjects: previous?.drillObjects ?? new Map<string, StoredObject>(),
             error: message,
           });
         }
@@ -181,7 +181,7 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
           SMALL_READ_TIMEOUT_MS,
           'a drill record',
         );
-        drillRecords.set(key, { version, facts: parseDrillRecord(text, backup) });
+        drillRecords.set(key, { version, facts: parseDrillRecord(text, backup, database) });
       } catch (error) {
         logger.warn(
           { store: storeName(store), object: object.name, err: error },
