@@ -207,7 +207,7 @@ export const SETTING_ROWS = {
   // Sidecar
   HEALTH_PORT: row({
     default: '8080',
-    description: 'Port of /healthz and /metrics (`start`); 0 disables the server.',
+    description: 'Port of /healthz, /metrics and the status page (`start`); 0 disables the server.',
     schema: integer(0, 65535),
   }),
   HEALTH_HOST: row({
