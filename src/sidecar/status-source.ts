@@ -123,8 +123,21 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
     );
     await readManifests(listings);
     await readDrillRecords(listings);
+    forgetGone(listings);
     catalog = { at, listings };
     return catalog;
+  }
+
+  /** Drops what was read of backups and records no store holds any more (pruned), so the caches stay small. */
+  function forgetGone(listings: Map<Storage, StoreListing>): void {
+    const names = new Set<string>();
+    const records = new Set<string>();
+    for (const [store, listing] of listings) {
+      for (const entry of listing.entries) names.add(entry.name);
+      for (const object of listing.drillObjects.values()) records.add(`${store.location}\n${object.name}`);
+    }
+    for (const name of manifests.keys()) if (!names.has(name)) manifests.delete(name);
+    for (const key of drillRecords.keys()) if (!records.has(key)) drillRecords.delete(key);
   }
 
   async function listOne(store: Storage): Promise<StoreListing> {

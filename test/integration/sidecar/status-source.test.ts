@@ -142,6 +142,20 @@ describe('status source', () => {
     );
   });
 
+  it('forgets a pruned backup: one made again under its name shows its own manifest', async () => {
+    writeBackup('nightly', { at: slot(1), size: 1000 });
+    expect((await source.status(1)).backups.items.map((item) => item.size)).toEqual([1000]);
+    rmSync(join(dir, 'nightly.manifest.json'));
+    rmSync(join(dir, 'nightly.sql.gz'));
+    source.invalidate();
+    expect(await names()).toEqual([]);
+    writeBackup('nightly', { at: slot(0), size: 2000 });
+    source.invalidate();
+    const [item] = (await source.status(1)).backups.items;
+    expect(item).toMatchObject({ name: 'nightly', size: 2000, createdAt: slot(0).toISOString() });
+    expect(item?.verified.result).toBe('not-run');
+  });
+
   it('concurrent requests share one listing', async () => {
     writeBackup('nightly', { at: slot(0) });
     await Promise.all([source.status(1), source.status(1), source.status(1)]);
