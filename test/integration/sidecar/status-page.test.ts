@@ -136,4 +136,34 @@ describe('status page of a real sidecar', () => {
       await off.process.kill();
     }
   }, 90_000);
+
+  it("shows the sidecar's own new backup at once, though the listing is cached", async () => {
+    const own = await startSidecar(history, { BACKUP_ON_START: 'true' });
+    try {
+      const total = async (): Promise<number> => {
+        const response = await fetch(`${own.url}/api/status`, { signal: AbortSignal.timeout(15_000) });
+        return ((await response.json()) as Status).backups.total;
+      };
+      // Requests while the backup runs fill the cache with the three backups from before...
+      let done = false;
+      const succeeded = own.process
+        .waitForLog((line) => line.msg === 'backup succeeded', 60_000)
+        .finally(() => (done = true));
+      const seen: number[] = [];
+      while (!done) {
+        seen.push(await total());
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const line = await succeeded;
+      expect(seen.every((count) => count === 3 || count === 4)).toBe(true);
+      // ...and the backup's end, not the cache's age, decides when the new one shows.
+      const after = (await (
+        await fetch(`${own.url}/api/status`, { signal: AbortSignal.timeout(15_000) })
+      ).json()) as Status;
+      expect(after.backups.total).toBe(4);
+      expect(after.backups.items[0]?.name).toBe(line.name);
+    } finally {
+      await own.process.kill();
+    }
+  }, 90_000);
 });
