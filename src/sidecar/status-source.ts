@@ -20,7 +20,7 @@ import { defaultBackupName, isDefaultName } from '../backup/names.js';
 import { pgDumpVersion } from '../backup/source.js';
 import { withClient } from '../lib/db.js';
 import { describeError } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
+import { redactUrl, type Logger } from '../lib/logger.js';
 import { PACKAGE_ROOT } from '../lib/package-root.js';
 import type { StatusResult } from '../migrations/runner.js';
 import type { Storage, StoredObject } from '../storage/storage.js';
@@ -111,7 +111,10 @@ export function createStatusSource(deps: StatusSourceDeps): StatusSource {
             await withTimeout(listOne(store), LIST_TIMEOUT_MS, `listing ${storeName(store)}`),
           );
         } catch (error) {
-          const message = describeError(error).split('\n')[0] ?? 'failed';
+          // Shown on the page: the store's path or endpoint gives way to its label, credentials are masked.
+          const message = redactUrl(describeError(error).split('\n')[0] ?? 'failed')
+            .split(store.location)
+            .join(storeName(store));
           logger.warn({ store: storeName(store), err: error }, 'status page: cannot list a backup store');
           listings.set(store, {
             entries: previous?.entries ?? [],

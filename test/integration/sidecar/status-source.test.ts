@@ -238,7 +238,7 @@ describe('status source', () => {
   it('a store that cannot be listed is a problem with a since; its last listing stays on the page', async () => {
     writeBackup('nightly', { at: slot(0) });
     expect(await names()).toEqual(['nightly']);
-    store.failList = new Error('EACCES: permission denied');
+    store.failList = new Error(`EACCES: permission denied, scandir '${dir}'`);
     source.invalidate();
     const failedAt = now;
     let status = await source.status(1);
@@ -247,7 +247,7 @@ describe('status source', () => {
     expect(status.verdict.problems).toEqual([
       {
         area: 'store',
-        message: 'store: cannot list local (EACCES: permission denied)',
+        message: "store: cannot list local (EACCES: permission denied, scandir 'local')",
         since: failedAt.toISOString(),
       },
     ]);
