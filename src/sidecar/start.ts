@@ -2,8 +2,8 @@
  * The sidecar job (`chatflow-db start`), the image's default command. The CLI has already validated the
  * whole configuration (exit 2). Then: wait for the database, apply the application role (when
  * APP_DB_PASSWORD is set), migrate (the migrator's advisory lock makes replicas safe), serve /healthz,
- * /metrics and the status page, and back up on BACKUP_SCHEDULE in TZ until SIGTERM/SIGINT. Shutdown aborts a backup in
- * flight (no partial object) and exits 0 within 10 s.
+ * /metrics and the status page, and back up on BACKUP_SCHEDULE in TZ until SIGTERM/SIGINT. Shutdown
+ * aborts a backup in flight (no partial object) and exits 0 within 10 s.
  */
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
