@@ -1,10 +1,15 @@
 /**
- * The sidecar's HTTP server (node:http, no framework): GET /healthz and GET /metrics.
+ * The sidecar's HTTP server (node:http, no framework): GET /livez, /healthz and /metrics.
+ *
+ * /livez is liveness only: it answers 200 from the event loop without any I/O, so it proves the process is
+ * up and its event loop turns; orchestrators that restart on a failed probe use it. /healthz is the truth
+ * about the database, migrations and backups (readiness, alerting): restarting cannot fix what it reports.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/logger.js';
 
+export const LIVE_PATH = '/livez';
 export const HEALTH_PATH = '/healthz';
 export const METRICS_PATH = '/metrics';
 
@@ -42,6 +47,9 @@ async function handle(
         allow: 'GET, HEAD',
       });
     }
+    if (path === LIVE_PATH) {
+      return send(response, 200, 'application/json', JSON.stringify({ status: 'alive' }));
+    }
     if (path === HEALTH_PATH) {
       const result = await handlers.health();
       return send(response, result.healthy ? 200 : 503, 'application/json', JSON.stringify(result.body));
@@ -54,7 +62,7 @@ async function handle(
       response,
       404,
       'application/json',
-      JSON.stringify({ error: 'not found', paths: [HEALTH_PATH, METRICS_PATH] }),
+      JSON.stringify({ error: 'not found', paths: [LIVE_PATH, HEALTH_PATH, METRICS_PATH] }),
     );
   } catch (error) {
     handlers.logger.error({ err: error, path }, 'health server request failed');

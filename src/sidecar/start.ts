@@ -17,7 +17,9 @@ import { createMetrics } from './metrics.js';
 import { createNotifier } from './notify.js';
 import { createProbe, pingDatabase } from './probe.js';
 import { closeServer, createHealthServer, listen } from './server.js';
-import { createState, decideHealth, healthBody, type SidecarState } from './state.js';
+import { createState, decideHealth, healthBody, healthGraceMs, type SidecarState } from './state.js';
+import { createFreshness } from './freshness.js';
+import { withTimeout } from './probe.js';
 import { backup } from '../backup/job.js';
 import { prune } from '../backup/prune.js';
 import { openStores } from '../storage/index.js';
@@ -28,8 +30,11 @@ import { applyAppRole } from '../roles/apply.js';
 export const SHUTDOWN_DEADLINE_MS = 9000;
 /** Time the in-flight backup gets to abort its upload and remove partial files. */
 const BACKUP_ABORT_WAIT_MS = 6000;
-/** A slot counts as due this long after it fired: time for the scheduler to start and lock. */
-export const HEALTH_GRACE_MS = 60_000;
+/** /healthz re-reads the stores when it would be red and the last reading is older than this. */
+const STORE_READING_MAX_AGE_MS = 60_000;
+/** How long start-up and a /healthz request wait for a reading of the stores. */
+const STORE_READING_WAIT_MS = 30_000;
+const STORE_READING_WAIT_ON_REQUEST_MS = 5000;
 
 export interface StartDeps {
   logger: Logger;
@@ -78,6 +83,21 @@ export async function start(
   const notifier = createNotifier(config.notify, { logger });
   // One set of stores (and S3 client) for the life of the sidecar, not one per scheduled run.
   const stores = await openStores(config);
+  // Freshness is judged from the stores (they survive restarts), read now, after each backup, and when
+  // /healthz would be red on an old reading (another replica or a manual backup may have stored one).
+  const freshness = createFreshness(stores, config.database.database, () => clock.now());
+  let storeErrors = '';
+  const readStores = async (waitMs: number): Promise<void> => {
+    try {
+      state.stored = await withTimeout(freshness.read(), waitMs, 'reading the stores');
+      const errors = state.stored.errors.join('; ');
+      if (errors !== '' && errors !== storeErrors)
+        logger.warn({ errors: state.stored.errors }, 'could not read every store to judge backup freshness');
+      storeErrors = errors;
+    } catch (error) {
+      logger.warn({ err: error }, 'could not read the stores to judge backup freshness');
+    }
+  };
   const loop = createBackupLoop(
     { schedule: config.backup.schedule, timeZone: config.timeZone },
     {
@@ -86,7 +106,13 @@ export async function start(
       state,
       notifier,
       database: config.database.database,
-      backup: (abortSignal) => backup(config, { logger, clock, stores }, { signal: abortSignal }),
+      backup: async (abortSignal) => {
+        try {
+          return await backup(config, { logger, clock, stores }, { signal: abortSignal });
+        } finally {
+          void readStores(STORE_READING_WAIT_MS);
+        }
+      },
       prune: async () => {
         await prune(config, { logger, clock, stores }, { dryRun: false });
       },
@@ -98,17 +124,28 @@ export async function start(
     logger,
     async health() {
       const measured = await probe();
-      const now = clock.now();
-      const due = loop.previousRun(new Date(now.getTime() - HEALTH_GRACE_MS));
-      const decision = decideHealth(state, measured, due);
-      return {
-        healthy: decision.healthy,
-        body: healthBody(state, measured, decision, { due, next: loop.nextRun() }),
+      const decide = () => {
+        const now = clock.now();
+        const due = loop.previousRun(new Date(now.getTime() - healthGraceMs(loop.nextRuns(2))));
+        const schedule = { due, next: loop.nextRun(), timeoutMs: config.backup.timeoutMs };
+        return {
+          schedule,
+          decision: decideHealth(state, measured, { now, due, timeoutMs: schedule.timeoutMs }),
+        };
       };
+      let { schedule, decision } = decide();
+      const stale =
+        !state.stored || clock.now().getTime() - state.stored.checkedAt.getTime() > STORE_READING_MAX_AGE_MS;
+      if (stale && decision.reasons.some((reason) => reason.startsWith('backup: no '))) {
+        await readStores(STORE_READING_WAIT_ON_REQUEST_MS);
+        ({ schedule, decision } = decide());
+      }
+      return { healthy: decision.healthy, body: healthBody(state, measured, decision, schedule) };
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
   });
 
+  await readStores(STORE_READING_WAIT_MS);
   try {
     state.pendingMigrations = await pendingCount();
   } catch (error) {
@@ -125,7 +162,7 @@ export async function start(
     );
     logger.info(
       { host: address.address, port: address.port },
-      'health server listening (/healthz, /metrics)',
+      'health server listening (/livez, /healthz, /metrics)',
     );
   } else {
     logger.info('HEALTH_PORT is 0: no health server');
