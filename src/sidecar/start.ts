@@ -19,6 +19,7 @@ import { createProbe, pingDatabase } from './probe.js';
 import { closeServer, createHealthServer, listen } from './server.js';
 import { createState, decideHealth, healthBody, healthGraceMs, type SidecarState } from './state.js';
 import { createFreshness } from './freshness.js';
+import { startupSummary } from './summary.js';
 import { withTimeout } from './probe.js';
 import { backup } from '../backup/job.js';
 import { prune } from '../backup/prune.js';
@@ -68,7 +69,8 @@ export async function start(
       'APP_DB_PASSWORD is not set: leaving the application role alone (set it, or run `chatflow-db roles`, to manage it)',
     );
   }
-  if ((await untilAborted(migrate(config, { logger }, {}), signal)) === aborted) return undefined;
+  const migrated = await untilAborted(migrate(config, { logger }, {}), signal);
+  if (migrated === aborted) return undefined;
 
   // 4. Health, metrics, notifications and the backup loop.
   const state = createState(clock.now());
@@ -146,6 +148,8 @@ export async function start(
   });
 
   await readStores(STORE_READING_WAIT_MS);
+  const summary = startupSummary(config, { nextRuns: loop.nextRuns(3), applied: migrated.applied });
+  logger.info(summary.fields, summary.message);
   try {
     state.pendingMigrations = await pendingCount();
   } catch (error) {
