@@ -213,7 +213,7 @@ export const SETTING_ROWS = {
   // Sidecar
   HEALTH_PORT: row({
     default: '8080',
-    description: 'Port of /healthz and /metrics (`start`); 0 disables the server.',
+    description: 'Port of /livez, /healthz and /metrics (`start`); 0 disables the server.',
     schema: integer(0, 65535),
   }),
   HEALTH_HOST: row({
