@@ -116,6 +116,16 @@ describe('a failed backup is never stored', () => {
     expect(proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploadId='))).toBe(false);
   });
 
+  it('pg_dump that hangs is stopped by BACKUP_TIMEOUT: exit 1, the setting named, nothing stored', async () => {
+    // Prints a little, then waits forever (like pg_dump blocked on a table lock).
+    const path = fakePgDump('echo "-- PostgreSQL database dump"\nexec sleep 120');
+    const started = Date.now();
+    const result = await runCli(['backup'], { ...env, ...path, BACKUP_TIMEOUT: '2' }, { timeoutMs: 60_000 });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    await expectNothingStored(result, /ran longer than BACKUP_TIMEOUT \(2 s\)/);
+    expect(result.stderr).toContain('raise BACKUP_TIMEOUT');
+  });
+
   it('pg_dump failing after its last byte (the stream ended cleanly) is still a failure', async () => {
     const path = fakePgDump('"$REAL" "$@"\necho "pg_dump: error: simulated failure at the end" >&2\nexit 1');
     const result = await runCli(['backup', 'late_failure'], { ...env, ...path });
