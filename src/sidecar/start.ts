@@ -1,9 +1,10 @@
 /**
  * The sidecar job (`chatflow-db start`), the image's default command. The CLI has already validated the
  * whole configuration (exit 2). Then: wait for the database, apply the application role (when
- * APP_DB_PASSWORD is set), migrate (the migrator's advisory lock makes replicas safe), serve /healthz and
- * /metrics, and back up on BACKUP_SCHEDULE in TZ until SIGTERM/SIGINT. Shutdown aborts a backup in
- * flight (no partial object) and exits 0 within 10 s.
+ * APP_DB_PASSWORD is set), migrate (the migrator's advisory lock makes replicas safe), read the stores for
+ * backup freshness, log a start-up summary, serve /livez, /healthz and /metrics, and back up on
+ * BACKUP_SCHEDULE in TZ (each run within BACKUP_TIMEOUT) until SIGTERM/SIGINT. Shutdown aborts a backup
+ * in flight (no partial object) and exits 0 within 10 s.
  */
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
@@ -15,12 +16,11 @@ import { createBackupLoop } from './loop.js';
 import { tryBackupLock } from './backup-lock.js';
 import { createMetrics } from './metrics.js';
 import { createNotifier } from './notify.js';
-import { createProbe, pingDatabase } from './probe.js';
+import { createProbe, pingDatabase, withTimeout } from './probe.js';
 import { closeServer, createHealthServer, listen } from './server.js';
 import { createState, decideHealth, healthBody, healthGraceMs, type SidecarState } from './state.js';
 import { createFreshness } from './freshness.js';
 import { startupSummary } from './summary.js';
-import { withTimeout } from './probe.js';
 import { backup } from '../backup/job.js';
 import { prune } from '../backup/prune.js';
 import { openStores } from '../storage/index.js';
@@ -147,7 +147,8 @@ export async function start(
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
   });
 
-  await readStores(STORE_READING_WAIT_MS);
+  // A stop request need not wait for a slow store; the shutdown below follows at once.
+  await untilAborted(readStores(STORE_READING_WAIT_MS), signal);
   const summary = startupSummary(config, { nextRuns: loop.nextRuns(3), applied: migrated.applied });
   logger.info(summary.fields, summary.message);
   try {
