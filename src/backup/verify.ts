@@ -64,7 +64,7 @@ export async function verifyBackup(
     } catch (error) {
       manifestProblem = `no usable manifest (${(error as Error).message}); the backup is incomplete`;
     }
-    const archive = (manifest ? (manifest.encryption ? encrypted : clear) : (clear ?? encrypted));
+    const archive = manifest ? (manifest.encryption ? encrypted : clear) : (clear ?? encrypted);
     const check = archive
       ? await verifyIn(
           store,

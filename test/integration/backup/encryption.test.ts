@@ -354,6 +354,45 @@ describe('clear and encrypted backups in one store', () => {
   });
 });
 
+describe('a failed encrypted backup is never stored', () => {
+  /** A fake `pg_dump` first on PATH: `body` is shell code that may call "$REAL" "$@". */
+  function fakePgDump(body: string): Record<string, string> {
+    const bin = join(keys, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const real = execFileSync('sh', ['-c', 'command -v pg_dump'], { encoding: 'utf8' }).trim();
+    writeFileSync(
+      join(bin, 'pg_dump'),
+      `#!/bin/sh\nREAL=${real}\nif [ "$1" = "--version" ]; then exec "$REAL" "$@"; fi\n${body}\n`,
+      { mode: 0o755 },
+    );
+    return { PATH: `${bin}:${process.env.PATH ?? ''}` };
+  }
+
+  it.each([
+    ['pg_dump killed mid-stream', '"$REAL" "$@" | head -c 1500000\nkill -9 $$', /killed by SIGKILL/],
+    [
+      'pg_dump failing after its last byte (age had written its last chunk)',
+      '"$REAL" "$@"\necho "pg_dump: error: simulated" >&2\nexit 1',
+      /exit code 1: pg_dump: error: simulated/,
+    ],
+  ])('%s', async (_title, body, cause) => {
+    const store = mkdtempSync(join(tmpdir(), 'cfdb-enc-fail-'));
+    try {
+      const result = await runCli(['backup', 'enc_failed'], {
+        ...env,
+        BACKUP_DIR: store,
+        ...fakePgDump(body),
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(cause);
+      expect(result.stderr).toContain('Nothing was stored');
+      expect(readdirSync(store)).toEqual([]);
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('configuration and keygen', () => {
   it('malformed keys are a configuration error at start (exit 2), every problem listed', async () => {
     const result = await runCli(['list'], {
