@@ -411,7 +411,9 @@ export async function run(args: string[]): Promise<void> {
     rows.push({ what: 'pg_dump -Fc', seconds: custom.seconds, bytes: statSync(customFile).size });
 
     let n = 0;
-    for (const level of levels) {
+    // --age-only: only the floor, gzip -6 and the encryption pairs below.
+    const ageOnly = args.includes('--age-only');
+    for (const level of ageOnly ? [] : levels) {
       const name = `bench_local_${++n}`;
       const local = await timed(
         process.execPath,
@@ -428,24 +430,27 @@ export async function run(args: string[]): Promise<void> {
     }
     const s3Env = { ...base, ...s3.env, S3_PREFIX: 'bench/' };
     // S3 at the default level, as a deployment runs it.
-    const remote = await timed(process.execPath, [CLI, 'backup', 'bench_s3'], s3Env, true);
-    rows.push({
-      what: `chatflow-db backup -> S3 (s3rver, default level ${DEFAULT_LEVEL})`,
-      seconds: remote.seconds,
-      rss: remote.peakRssMiB,
-    });
-    const both = await timed(
-      process.execPath,
-      [CLI, 'backup', 'bench_both'],
-      { ...s3Env, BACKUP_DIR: dir },
-      true,
-    );
-    rows.push({
-      what: `chatflow-db backup -> local + S3 (default level ${DEFAULT_LEVEL})`,
-      seconds: both.seconds,
-      bytes: statSync(join(dir, 'bench_both.sql.gz')).size,
-      rss: both.peakRssMiB,
-    });
+    if (!ageOnly) await s3Runs(s3Env);
+    async function s3Runs(s3Env: NodeJS.ProcessEnv): Promise<void> {
+      const remote = await timed(process.execPath, [CLI, 'backup', 'bench_s3'], s3Env, true);
+      rows.push({
+        what: `chatflow-db backup -> S3 (s3rver, default level ${DEFAULT_LEVEL})`,
+        seconds: remote.seconds,
+        rss: remote.peakRssMiB,
+      });
+      const both = await timed(
+        process.execPath,
+        [CLI, 'backup', 'bench_both'],
+        { ...s3Env, BACKUP_DIR: dir },
+        true,
+      );
+      rows.push({
+        what: `chatflow-db backup -> local + S3 (default level ${DEFAULT_LEVEL})`,
+        seconds: both.seconds,
+        bytes: statSync(join(dir, 'bench_both.sql.gz')).size,
+        rss: both.peakRssMiB,
+      });
+    }
 
     // Encryption: the same local backup at the default level, in clear and encrypted, alternating so that
     // the load of the shared machine falls on both alike.
@@ -467,6 +472,11 @@ export async function run(args: string[]): Promise<void> {
         true,
       );
       ageTimed.push(encrypted);
+      const last = clearRuns[clearRuns.length - 1] as Timed;
+      // Each pair as it is measured: a long run that dies (a shared machine) still leaves its figures.
+      console.log(
+        `bench backup: pair ${i + 1}: clear ${last.seconds.toFixed(2)} s wall, ${last.cpuSeconds?.toFixed(2)} s CPU; age ${encrypted.seconds.toFixed(2)} s wall, ${encrypted.cpuSeconds?.toFixed(2)} s CPU, ${encrypted.peakRssMiB?.toFixed(0)} MiB`,
+      );
       rows.push({
         what: `chatflow-db backup -> local, age (level ${DEFAULT_LEVEL}) #${i + 1}`,
         seconds: encrypted.seconds,
