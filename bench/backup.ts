@@ -3,6 +3,9 @@
  * database (the real schema, see ensureDataset), the wall time of each way to take a backup divided by that of `pg_dump > /dev/null` (the
  * floor), the archive size against `gzip -6`, and the peak RSS (VmHWM) of the chatflow-db process.
  * Targets: chatflow-db <= 1.25 x the floor, <= 1.10 x the gzip -6 size, <= 150 MiB RSS.
+ * Encryption: the default-level local backup is run in clear and encrypted with age (BACKUP_AGE_RECIPIENTS),
+ * alternating, `--age-runs N` pairs (default 2); printed: wall time and CPU time (user + system of the
+ * chatflow-db process) of each, and their ratios. Target: encrypted <= 1.05 x clear wall time, RSS <= 150 MiB.
  * The S3 and local + S3 runs use the default BACKUP_COMPRESSION_LEVEL; --levels sweeps the local run.
  *
  * --size is the approximate plain-SQL dump size (MB by default; 1GB, 500MB also work); default 200MB.
@@ -14,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS } from '../src/config/settings.js';
+import { generateKeyPair } from '../src/lib/age.js';
 import { startS3 } from '../support/s3rver.js';
 import { benchEnv as env, CLI, query, textOption as option } from './common.js';
 
@@ -29,7 +33,22 @@ interface Timed {
   seconds: number;
   /** Peak RSS of the process itself (VmHWM), in MiB; undefined for shell pipelines. */
   peakRssMiB?: number;
+  /** CPU seconds (user + system) of the process itself, as last seen before it exited (within 20 ms). */
+  cpuSeconds?: number;
 }
+
+/** utime + stime of a process in seconds, from /proc/<pid>/stat (fields 14 and 15, in clock ticks). */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3; utime is field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100;
 
 /** Runs a command; wall time, and the process's own VmHWM read until it exits. Throws on failure. */
 function timed(
@@ -43,12 +62,14 @@ function timed(
     const child = spawn(command, args, { env: environment, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let peakKiB = 0;
+    let cpu: number | undefined;
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-4000)));
     const poll = watchRss
       ? setInterval(() => {
           try {
             const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
             if (hwm) peakKiB = Math.max(peakKiB, Number(hwm[1]));
+            cpu = cpuSecondsOf(child.pid) ?? cpu;
           } catch {
             // exited between polls
           }
@@ -59,7 +80,12 @@ function timed(
       if (poll) clearInterval(poll);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
-      else resolve(watchRss ? { seconds, peakRssMiB: peakKiB / 1024 } : { seconds });
+      else
+        resolve(
+          watchRss
+            ? { seconds, peakRssMiB: peakKiB / 1024, ...(cpu !== undefined ? { cpuSeconds: cpu } : {}) }
+            : { seconds },
+        );
     });
   });
 }
@@ -385,7 +411,9 @@ export async function run(args: string[]): Promise<void> {
     rows.push({ what: 'pg_dump -Fc', seconds: custom.seconds, bytes: statSync(customFile).size });
 
     let n = 0;
-    for (const level of levels) {
+    // --age-only: only the floor, gzip -6 and the encryption pairs below.
+    const ageOnly = args.includes('--age-only');
+    for (const level of ageOnly ? [] : levels) {
       const name = `bench_local_${++n}`;
       const local = await timed(
         process.execPath,
@@ -402,24 +430,61 @@ export async function run(args: string[]): Promise<void> {
     }
     const s3Env = { ...base, ...s3.env, S3_PREFIX: 'bench/' };
     // S3 at the default level, as a deployment runs it.
-    const remote = await timed(process.execPath, [CLI, 'backup', 'bench_s3'], s3Env, true);
-    rows.push({
-      what: `chatflow-db backup -> S3 (s3rver, default level ${DEFAULT_LEVEL})`,
-      seconds: remote.seconds,
-      rss: remote.peakRssMiB,
-    });
-    const both = await timed(
-      process.execPath,
-      [CLI, 'backup', 'bench_both'],
-      { ...s3Env, BACKUP_DIR: dir },
-      true,
-    );
-    rows.push({
-      what: `chatflow-db backup -> local + S3 (default level ${DEFAULT_LEVEL})`,
-      seconds: both.seconds,
-      bytes: statSync(join(dir, 'bench_both.sql.gz')).size,
-      rss: both.peakRssMiB,
-    });
+    if (!ageOnly) await s3Runs(s3Env);
+    async function s3Runs(s3Env: NodeJS.ProcessEnv): Promise<void> {
+      const remote = await timed(process.execPath, [CLI, 'backup', 'bench_s3'], s3Env, true);
+      rows.push({
+        what: `chatflow-db backup -> S3 (s3rver, default level ${DEFAULT_LEVEL})`,
+        seconds: remote.seconds,
+        rss: remote.peakRssMiB,
+      });
+      const both = await timed(
+        process.execPath,
+        [CLI, 'backup', 'bench_both'],
+        { ...s3Env, BACKUP_DIR: dir },
+        true,
+      );
+      rows.push({
+        what: `chatflow-db backup -> local + S3 (default level ${DEFAULT_LEVEL})`,
+        seconds: both.seconds,
+        bytes: statSync(join(dir, 'bench_both.sql.gz')).size,
+        rss: both.peakRssMiB,
+      });
+    }
+
+    // Encryption: the same local backup at the default level, in clear and encrypted, alternating so that
+    // the load of the shared machine falls on both alike.
+    const ageRuns = Number(option(args, '--age-runs') ?? 2);
+    const recipient = (await generateKeyPair()).recipient;
+    const clearRuns: Timed[] = [];
+    const ageTimed: Timed[] = [];
+    for (let i = 0; i < ageRuns; i++) {
+      const clearName = `bench_clear_${i}`;
+      clearRuns.push(
+        await timed(process.execPath, [CLI, 'backup', clearName], { ...base, BACKUP_DIR: dir }, true),
+      );
+      rmSync(join(dir, `${clearName}.sql.gz`));
+      const ageName = `bench_age_${i}`;
+      const encrypted = await timed(
+        process.execPath,
+        [CLI, 'backup', ageName],
+        { ...base, BACKUP_DIR: dir, BACKUP_AGE_RECIPIENTS: recipient },
+        true,
+      );
+      ageTimed.push(encrypted);
+      const last = clearRuns[clearRuns.length - 1] as Timed;
+      // Each pair as it is measured: a long run that dies (a shared machine) still leaves its figures.
+      console.log(
+        `bench backup: pair ${i + 1}: clear ${last.seconds.toFixed(2)} s wall, ${last.cpuSeconds?.toFixed(2)} s CPU; age ${encrypted.seconds.toFixed(2)} s wall, ${encrypted.cpuSeconds?.toFixed(2)} s CPU, ${encrypted.peakRssMiB?.toFixed(0)} MiB`,
+      );
+      rows.push({
+        what: `chatflow-db backup -> local, age (level ${DEFAULT_LEVEL}) #${i + 1}`,
+        seconds: encrypted.seconds,
+        bytes: statSync(join(dir, `${ageName}.sql.gz.age`)).size,
+        rss: encrypted.peakRssMiB,
+      });
+      rmSync(join(dir, `${ageName}.sql.gz.age`));
+    }
 
     const sqlBytes = Number(
       (await query<{ size: string }>(`SELECT pg_database_size('${database}')::text AS size`))[0]?.size ?? 0,
@@ -443,6 +508,20 @@ export async function run(args: string[]): Promise<void> {
       );
     }
     console.log('targets: chatflow-db <= 1.25 x floor, <= 1.10 x gzip -6 size, peak RSS <= 150 MiB\n');
+    const sum = (runs: Timed[], pick: (t: Timed) => number | undefined): number =>
+      runs.reduce((total, t) => total + (pick(t) ?? NaN), 0);
+    const wall = [sum(clearRuns, (t) => t.seconds), sum(ageTimed, (t) => t.seconds)] as const;
+    const cpu = [sum(clearRuns, (t) => t.cpuSeconds), sum(ageTimed, (t) => t.cpuSeconds)] as const;
+    console.log(`encryption (age), ${ageRuns} alternating pair(s), local, level ${DEFAULT_LEVEL}:`);
+    for (const [i, [c, a]] of clearRuns.map((c, i) => [c, ageTimed[i] as Timed] as const).entries())
+      console.log(
+        `  pair ${i + 1}: clear ${c.seconds.toFixed(2)} s wall, ${c.cpuSeconds?.toFixed(2)} s CPU, ${c.peakRssMiB?.toFixed(0)} MiB` +
+          ` | age ${a.seconds.toFixed(2)} s wall, ${a.cpuSeconds?.toFixed(2)} s CPU, ${a.peakRssMiB?.toFixed(0)} MiB`,
+      );
+    console.log(
+      `  encrypted / clear: wall ${(wall[1] / wall[0]).toFixed(3)}, CPU of the chatflow-db process ${(cpu[1] / cpu[0]).toFixed(3)}` +
+        ` (target: wall <= 1.05, peak RSS <= 150 MiB)\n`,
+    );
   } finally {
     await s3.close();
     rmSync(dir, { recursive: true, force: true });

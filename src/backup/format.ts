@@ -12,13 +12,14 @@ export function formatAge(ms: number): string {
 
 export function formatBackupTable(entries: readonly BackupEntry[], now: Date): string {
   const rows = [
-    ['NAME', 'STORE', 'SIZE', 'AGE', 'MANIFEST'],
+    ['NAME', 'STORE', 'SIZE', 'AGE', 'MANIFEST', 'ENCRYPTED'],
     ...entries.map((e) => [
       e.name,
       e.location,
       formatBytes(e.size),
       formatAge(now.getTime() - e.modifiedAt.getTime()),
       e.complete ? 'yes' : 'no (incomplete)',
+      e.encrypted ? 'age' : 'no',
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -68,6 +68,9 @@ export async function backup(
 
 export interface BackupResult {
   name: string;
+  /** The archive object, `<name>.sql.gz`, or `<name>.sql.gz.age` when encrypted. */
+  archive: string;
+  encrypted: boolean;
   sha256: string;
   size: number;
   durationMs: number;
@@ -87,6 +90,9 @@ async function backupUntil(
     options.name !== undefined
       ? validateBackupName(options.name)
       : defaultBackupName(startedAt, config.timeZone, config.database.database);
+  const recipients = config.backup.encryptTo;
+  const encrypted = recipients !== undefined && recipients.length > 0;
+  const archive = archiveName(name, encrypted);
   const stores = deps.stores ?? (await openStores(config));
   const locations = stores.map((s) => s.location);
   await unlessAborted(refuseExisting(name, stores), options.signal);
@@ -111,7 +117,7 @@ async function backupUntil(
   }
 
   logger.info(
-    { backup: name, database: config.database.database, stores: locations },
+    { backup: name, database: config.database.database, stores: locations, encrypted },
     `backup ${name} started`,
   );
   let dumped;
@@ -119,7 +125,8 @@ async function backupUntil(
     dumped = await dumpToStores({
       db: config.database,
       stores,
-      archive: archiveName(name),
+      archive,
+      encryptTo: recipients,
       compressionLevel: config.backup.compressionLevel,
       compressionThreads: config.backup.compressionThreads,
       progressIntervalMs: config.backup.progressIntervalMs,
@@ -135,7 +142,7 @@ async function backupUntil(
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     name,
-    archive: archiveName(name),
+    archive,
     sha256: dumped.sha256,
     size: dumped.size,
     createdAt: startedAt.toISOString(),
@@ -145,6 +152,8 @@ async function backupUntil(
     latestMigration: source.latestMigration,
     durationMs: dumped.durationMs,
     automatic: options.name === undefined,
+    // The public keys only: a restore names them when no configured identity matches.
+    ...(encrypted ? { encryption: { format: 'age', recipients: [...recipients] } } : {}),
   };
   // The manifest goes last: only now is this a complete backup. If it cannot be written everywhere,
   // the backup failed: take back what was written, so no store holds half of it.
@@ -164,7 +173,7 @@ async function backupUntil(
     await Promise.all(
       stores.map(async (store, i) => {
         const ours = written[i]?.status === 'fulfilled' ? [manifestName(name)] : [];
-        for (const object of [...ours, archiveName(name)]) {
+        for (const object of [...ours, archive]) {
           await store
             .delete(object)
             .catch((error: unknown) =>
@@ -187,18 +196,33 @@ async function backupUntil(
       sqlBytes: dumped.sqlBytes,
       durationMs: dumped.durationMs,
       stores: locations,
+      encrypted,
     },
     `backup ${name} complete`,
   );
-  return { name, sha256: dumped.sha256, size: dumped.size, durationMs: dumped.durationMs, locations };
+  return {
+    name,
+    archive,
+    encrypted,
+    sha256: dumped.sha256,
+    size: dumped.size,
+    durationMs: dumped.durationMs,
+    locations,
+  };
 }
 
-/** A backup name that exists in any store (archive or manifest) is refused: nothing is overwritten. */
+/**
+ * A backup name that exists in any store (archive of either kind, or manifest) is refused: nothing is
+ * overwritten, and a name never has both a clear and an encrypted archive.
+ */
 async function refuseExisting(name: string, stores: readonly Storage[]): Promise<void> {
   for (const store of stores) {
     let found;
     try {
-      found = (await store.stat(archiveName(name))) ?? (await store.stat(manifestName(name)));
+      found =
+        (await store.stat(archiveName(name))) ??
+        (await store.stat(archiveName(name, true))) ??
+        (await store.stat(manifestName(name)));
     } catch (error) {
       throw new JobError(
         `Backup ${name} failed: cannot reach ${store.location}: ${(error as Error).message}. Nothing was stored.`,

@@ -6,7 +6,14 @@
 import type { Config } from '../config/load.js';
 import { openStores } from '../storage/index.js';
 import type { Storage, StoredObject } from '../storage/storage.js';
-import { ARCHIVE_SUFFIX, MANIFEST_SUFFIX, manifestName, parseManifest, type Manifest } from './manifest.js';
+import {
+  ARCHIVE_SUFFIX,
+  ENCRYPTED_ARCHIVE_SUFFIX,
+  MANIFEST_SUFFIX,
+  manifestName,
+  parseManifest,
+  type Manifest,
+} from './manifest.js';
 import { isDefaultName } from './names.js';
 
 export interface BackupEntry {
@@ -14,6 +21,10 @@ export interface BackupEntry {
   store: Storage['kind'];
   /** The store's location, e.g. `/backups` or `s3://bucket/prefix/`. */
   location: string;
+  /** The archive object: `<name>.sql.gz`, or `<name>.sql.gz.age` when encrypted. */
+  archive: string;
+  /** The archive is age-encrypted (its name ends in `.sql.gz.age`). */
+  encrypted: boolean;
   /** Bytes of the archive. */
   size: number;
   /** When the backup was completed: the manifest's time if there is one, else the archive's. */
@@ -47,9 +58,14 @@ export function backupEntries(
   const archives = new Map<string, StoredObject>();
   const manifests = new Map<string, StoredObject>();
   for (const object of objects) {
-    if (object.name.endsWith(ARCHIVE_SUFFIX))
-      archives.set(object.name.slice(0, -ARCHIVE_SUFFIX.length), object);
-    else if (object.name.endsWith(MANIFEST_SUFFIX))
+    // A name has one archive (backups never reuse a name); should both kinds exist, the encrypted one is
+    // listed, and restore reads the kind the manifest names.
+    if (object.name.endsWith(ENCRYPTED_ARCHIVE_SUFFIX))
+      archives.set(object.name.slice(0, -ENCRYPTED_ARCHIVE_SUFFIX.length), object);
+    else if (object.name.endsWith(ARCHIVE_SUFFIX)) {
+      const name = object.name.slice(0, -ARCHIVE_SUFFIX.length);
+      if (!archives.has(name)) archives.set(name, object);
+    } else if (object.name.endsWith(MANIFEST_SUFFIX))
       manifests.set(object.name.slice(0, -MANIFEST_SUFFIX.length), object);
   }
   const entries: BackupEntry[] = [];
@@ -59,6 +75,8 @@ export function backupEntries(
       name,
       store: store.kind,
       location: store.location,
+      archive: archive.name,
+      encrypted: archive.name.endsWith(ENCRYPTED_ARCHIVE_SUFFIX),
       size: archive.size,
       modifiedAt: manifest?.modifiedAt ?? archive.modifiedAt,
       complete: manifest !== undefined,

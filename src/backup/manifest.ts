@@ -1,8 +1,10 @@
 /**
- * A backup is `<name>.sql.gz` plus `<name>.manifest.json`, written last. An archive without a manifest
- * is not a complete backup of this tool (it may be an old script's archive: restore warns, no checksum).
+ * A backup is `<name>.sql.gz` (or `<name>.sql.gz.age`, the same gzip encrypted with age) plus
+ * `<name>.manifest.json`, written last. An archive without a manifest is not a complete backup of this tool
+ * (it may be an old script's archive: restore warns, no checksum).
  */
 export const ARCHIVE_SUFFIX = '.sql.gz';
+export const ENCRYPTED_ARCHIVE_SUFFIX = '.sql.gz.age';
 export const MANIFEST_SUFFIX = '.manifest.json';
 export const MANIFEST_FORMAT = 'chatflow-db-backup/1';
 
@@ -10,9 +12,9 @@ export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   name: string;
   archive: string;
-  /** sha256 (hex) of the .sql.gz bytes exactly as stored. */
+  /** sha256 (hex) of the archive's bytes exactly as stored (the ciphertext when encrypted). */
   sha256: string;
-  /** Bytes of the .sql.gz. */
+  /** Bytes of the archive as stored. */
   size: number;
   /** ISO 8601, UTC. */
   createdAt: string;
@@ -24,9 +26,19 @@ export interface Manifest {
   durationMs: number;
   /** Default-named (scheduled/automatic) backups are the only ones retention may delete. */
   automatic: boolean;
+  /** Present only for an encrypted archive (`<name>.sql.gz.age`): the public keys it was encrypted to. */
+  encryption?: ManifestEncryption;
 }
 
-export const archiveName = (name: string): string => `${name}${ARCHIVE_SUFFIX}`;
+export interface ManifestEncryption {
+  format: 'age';
+  /** `age1...` recipients (public keys); never an identity. */
+  recipients: string[];
+}
+
+/** The archive object of backup `name`: `.sql.gz.age` when encrypted, else `.sql.gz`. */
+export const archiveName = (name: string, encrypted = false): string =>
+  `${name}${encrypted ? ENCRYPTED_ARCHIVE_SUFFIX : ARCHIVE_SUFFIX}`;
 export const manifestName = (name: string): string => `${name}${MANIFEST_SUFFIX}`;
 
 /** Parses and checks a manifest's JSON; throws a plain Error saying what is wrong. */
@@ -41,6 +53,15 @@ export function parseManifest(text: string): Manifest {
   }
   if (typeof value.size !== 'number' || typeof value.automatic !== 'boolean')
     throw new Error('manifest size/automatic missing');
+  if (value.encryption !== undefined) {
+    const { format, recipients } = value.encryption as Partial<ManifestEncryption>;
+    if (
+      format !== 'age' ||
+      !Array.isArray(recipients) ||
+      !recipients.every((r): r is string => typeof r === 'string')
+    )
+      throw new Error('manifest field "encryption" is not { format: "age", recipients: [...] }');
+  }
   return value as Manifest;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The backup data path, in one place:
  *
- *   pg_dump (plain SQL) -> count -> parallel gzip -> gate -> sha256 + count -> tee -> store.put() x N
+ *   pg_dump (plain SQL) -> count -> parallel gzip [-> age] -> gate -> sha256 + count -> tee -> store.put() x N
  *
  * Nothing here may lie about success:
  * - pg_dump's exit code and the tail of its stderr are awaited apart from the streams, because its stdout
@@ -10,6 +10,8 @@
  * - Every part fails fast: the first error aborts one AbortController that kills pg_dump, destroys the
  *   streams and makes each store discard what it wrote (temp file removed, multipart upload aborted).
  *   If a store had already committed when another failed, its archive is deleted again.
+ * - With recipients, the gzip stream is encrypted with age before anything else sees it: the checksum and
+ *   size are of the bytes stored, and no store ever receives a byte in clear. The server needs no secret.
  * - The tee writes to every branch and waits for all of them to drain: the slowest store sets the pace,
  *   and memory stays bounded.
  */
@@ -19,6 +21,7 @@ import { PassThrough, Transform, Writable, type TransformCallback } from 'node:s
 import { pipeline } from 'node:stream/promises';
 import type { DatabaseConfig } from '../config/load.js';
 import { libpqEnv } from '../lib/db.js';
+import { createEncryptStream } from '../lib/age.js';
 import type { Logger } from '../lib/logger.js';
 import { watchChild } from '../lib/process.js';
 import { ByteMeter, formatBytes } from '../lib/streams.js';
@@ -33,6 +36,8 @@ export interface DumpOptions {
   compressionLevel: number;
   compressionThreads: number;
   progressIntervalMs: number;
+  /** age recipients to encrypt the archive to; undefined or empty stores it in clear. */
+  encryptTo?: readonly string[] | undefined;
   /** The most the archive is expected to hold (the stores' put hint). */
   expectedBytes?: number;
   logger: Logger;
@@ -41,7 +46,7 @@ export interface DumpOptions {
 
 export interface DumpResult {
   sha256: string;
-  /** Bytes of the .sql.gz. */
+  /** Bytes of the archive as stored (.sql.gz, or .sql.gz.age when encrypted). */
   size: number;
   /** Bytes of SQL pg_dump wrote. */
   sqlBytes: number;
@@ -104,6 +109,7 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
         dump.stdout,
         sqlMeter,
         new ParallelGzip({ level: options.compressionLevel, threads: options.compressionThreads }),
+        ...(options.encryptTo?.length ? [createEncryptStream(options.encryptTo)] : []),
         // The end of the archive passes only once pg_dump exited 0: stores commit only complete dumps.
         new Gate(dump.exited),
         archiveMeter,

@@ -13,7 +13,7 @@ import type { Logger } from '../lib/logger.js';
 import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { listStore, readManifest } from './listing.js';
-import { archiveName, manifestName } from './manifest.js';
+import { manifestName } from './manifest.js';
 import { DEFAULT_NAME_PREFIX } from './names.js';
 import { planRetention, type RetentionBackup, type RetentionDecision } from './retention.js';
 
@@ -49,6 +49,7 @@ export async function prune(
         cause: error,
       });
     }
+    const archives = new Map(entries.map((entry) => [entry.name, entry.archive]));
     const backups: RetentionBackup[] = [];
     for (const entry of entries) {
       try {
@@ -80,7 +81,8 @@ export async function prune(
       }
       try {
         await store.delete(manifestName(name));
-        await store.delete(archiveName(name));
+        // The archive as listed: `.sql.gz` or `.sql.gz.age`, retention treats both alike.
+        await store.delete(archives.get(name) ?? name);
         logger.info({ store: store.location, backup: name }, `deleted ${name}`);
         deleted.push(name);
       } catch (error) {

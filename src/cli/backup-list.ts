@@ -15,6 +15,8 @@ export async function printBackupList(context: CommandContext, options: { json: 
       name: e.name,
       store: e.store,
       location: e.location,
+      archive: e.archive,
+      encrypted: e.encrypted,
       size: e.size,
       modifiedAt: e.modifiedAt.toISOString(),
       ageSeconds: Math.max(0, Math.round((now.getTime() - e.modifiedAt.getTime()) / 1000)),

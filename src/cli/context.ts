@@ -9,6 +9,8 @@ export interface CommandContext {
   logger(): Logger;
   /** Command output for the user (tables, JSON); logs go to stderr. */
   stdout(text: string): void;
+  /** A line for the user on stderr that is not a log line (keygen's public key, as age-keygen prints it). */
+  stderr(text: string): void;
   /** Exit code for a job that ended without throwing (e.g. `status` with pending migrations). */
   setExitCode(code: ExitCode): void;
 }

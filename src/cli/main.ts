@@ -32,7 +32,11 @@ const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
   prune: backupModule,
   restore: async () => (await import('./commands/restore.js')).registerRestoreCommand,
   start: async () => (await import('./commands/start.js')).registerStartCommand,
+  keygen: async () => (await import('./commands/keygen.js')).registerKeygenCommand,
 };
+
+/** Commands that need no configuration (a broken environment must not stop making a key). */
+const WITHOUT_CONFIG = new Set(['keygen']);
 
 async function loadCommands(command: string | undefined): Promise<Register[]> {
   const one = command === undefined ? undefined : COMMAND_MODULES[command];
@@ -47,6 +51,7 @@ function buildContext(): CommandContext {
     config: () => (config ??= loadConfig()),
     logger: () => (logger ??= createLogger(config?.log ?? BEFORE_CONFIG_LOG)),
     stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
     setExitCode: (code) => {
       process.exitCode = code;
     },
@@ -62,8 +67,8 @@ async function main(argv: string[]): Promise<void> {
   try {
     for (const register of await loadCommands(argv[2])) register(program, context);
     // Load the configuration before any job runs so that every problem is reported at once.
-    program.hook('preAction', () => {
-      context.config();
+    program.hook('preAction', (_program, command) => {
+      if (!WITHOUT_CONFIG.has(command.name())) context.config();
     });
     await program.parseAsync(argv);
   } catch (error) {

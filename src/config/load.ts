@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { parseIdentities, parseRecipients, type AgeIdentity } from '../lib/age.js';
 import { ConfigError } from '../lib/errors.js';
 import { SETTING_ROWS, SETTINGS, type SettingName, type SettingValue } from './settings.js';
 
@@ -56,7 +57,11 @@ export interface Config {
     onStart: boolean;
     /** BACKUP_TIMEOUT: a backup running longer is stopped and failed. */
     timeoutMs: number;
+    /** age recipients every backup is encrypted to; undefined stores backups in clear. */
+    encryptTo: readonly string[] | undefined;
   };
+  /** age identities that open encrypted backups (restore, verify, drill); empty when none is configured. */
+  ageIdentities: readonly AgeIdentity[];
   retention: RetentionConfig;
   server: { healthPort: number; healthHost: string; statusPage: boolean };
   notify: { webhookUrl: string | undefined; onSuccess: boolean; timeoutMs: number; retries: number };
@@ -66,7 +71,7 @@ export interface Config {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Prefixes that are ours: an unknown variable under them is a typo worth an error. */
-const OWN_PREFIXES = ['BACKUP_', 'MIGRATE_', 'S3_', 'NOTIFY_', 'HEALTH_', 'APP_DB_', 'DB_WAIT'];
+const OWN_PREFIXES = ['BACKUP_', 'MIGRATE_', 'S3_', 'NOTIFY_', 'HEALTH_', 'APP_DB_', 'DB_WAIT', 'AGE_'];
 
 /** Reads the environment (plus `_FILE` secrets) into a validated, frozen Config. */
 export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount()): Readonly<Config> {
@@ -139,7 +144,9 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
       schedule,
       onStart: value('BACKUP_ON_START'),
       timeoutMs: value('BACKUP_TIMEOUT'),
+      encryptTo: readKeys(values, env, 'BACKUP_AGE_RECIPIENTS', parseRecipients, problems),
     },
+    ageIdentities: readKeys(values, env, 'AGE_IDENTITY', parseIdentities, problems) ?? [],
     retention: {
       keepLast: value('BACKUP_KEEP_LAST'),
       keepDays: value('BACKUP_KEEP_DAYS'),
@@ -268,6 +275,25 @@ function readS3(
         ? { accessKeyId, secretAccessKey }
         : undefined,
   };
+}
+
+/**
+ * Keys (recipients or identities) from a setting or its `_FILE`, parsed by `parse`; undefined when unset.
+ * Messages name the file and line, never quote a secret.
+ */
+function readKeys<T>(
+  values: Map<string, string>,
+  env: Env,
+  name: 'BACKUP_AGE_RECIPIENTS' | 'AGE_IDENTITY',
+  parse: (text: string, origin: string) => { value: T[]; problems: string[] },
+  problems: string[],
+): T[] | undefined {
+  const text = values.get(name);
+  if (text === undefined) return undefined;
+  const file = env[`${name}_FILE`];
+  const parsed = parse(text, file !== undefined ? `${name}_FILE (${file})` : name);
+  problems.push(...parsed.problems);
+  return parsed.value;
 }
 
 function defaultCpuCount(): number {

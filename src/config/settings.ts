@@ -163,6 +163,19 @@ export const SETTING_ROWS = {
     description: 'Worker threads compressing gzip members in parallel.',
     schema: integer(1, 64),
   }),
+  // Encryption (age). `secret` here means "also read from <NAME>_FILE": recipients are public keys.
+  BACKUP_AGE_RECIPIENTS: row({
+    description:
+      'Encrypt every backup to these age recipients (public keys `age1...`, separated by commas, spaces or newlines; `#` comments): stored as `<name>.sql.gz.age`. Unset stores backups in clear.',
+    secret: true,
+    schema: text,
+  }),
+  AGE_IDENTITY: row({
+    description:
+      'age identity (`AGE-SECRET-KEY-1...` lines, as age-keygen or `chatflow-db keygen` write them) that restore, verify and drill decrypt encrypted backups with; never needed to back up.',
+    secret: true,
+    schema: text,
+  }),
   BACKUP_PROGRESS_INTERVAL: row({
     default: '5',
     description: 'Seconds between progress log lines of a running backup or restore.',

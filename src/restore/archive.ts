@@ -1,10 +1,18 @@
 /**
  * Which archive a restore reads: a named one (first store that has it), or `latest` = the newest
  * complete backup across the stores, by the one rule in src/backup/listing.ts (latestBackup), so `list`
- * and `restore latest` agree.
+ * and `restore latest` agree. An archive is `<name>.sql.gz` or, encrypted with age, `<name>.sql.gz.age`;
+ * the manifest says which one the backup wrote (src/backup/encryption.ts decides, before any work, whether
+ * the configured identities can open it).
  */
 import { latestBackup, listStores, readManifest } from '../backup/listing.js';
-import { ARCHIVE_SUFFIX, archiveName, manifestName, type Manifest } from '../backup/manifest.js';
+import {
+  ARCHIVE_SUFFIX,
+  archiveName,
+  ENCRYPTED_ARCHIVE_SUFFIX,
+  manifestName,
+  type Manifest,
+} from '../backup/manifest.js';
 import { nameProblem } from '../backup/names.js';
 import { JobError, UsageError } from '../lib/errors.js';
 import type { Storage, StoredObject } from '../storage/storage.js';
@@ -13,6 +21,8 @@ export interface ResolvedArchive {
   store: Storage;
   name: string;
   archive: StoredObject;
+  /** The archive is age-encrypted (`<name>.sql.gz.age`). */
+  encrypted: boolean;
   /** Undefined for archives of the old `pg_dump | gzip` script: no checksum to compare. */
   manifest: Manifest | undefined;
 }
@@ -20,9 +30,10 @@ export interface ResolvedArchive {
 export const LIST_HINT =
   'run `chatflow-db restore` without a name (or `chatflow-db list`) to see the backups';
 
-/** `nightly` or `nightly.sql.gz` -> `nightly`; refuses names that could escape the store. */
+/** `nightly`, `nightly.sql.gz` or `nightly.sql.gz.age` -> `nightly`; refuses names that could escape the store. */
 export function normalizeName(raw: string): string {
-  const name = raw.endsWith(ARCHIVE_SUFFIX) ? raw.slice(0, -ARCHIVE_SUFFIX.length) : raw;
+  const suffix = [ENCRYPTED_ARCHIVE_SUFFIX, ARCHIVE_SUFFIX].find((s) => raw.endsWith(s));
+  const name = suffix ? raw.slice(0, -suffix.length) : raw;
   const problem = nameProblem(name);
   if (problem !== undefined) throw new UsageError(`Invalid backup name: ${problem}; ${LIST_HINT}`);
   return name;
@@ -47,21 +58,30 @@ export async function resolveArchive(
   } else {
     name = normalizeName(requested);
     for (const candidate of stores) {
-      if ((await candidate.stat(archiveName(name))) !== undefined) {
+      if ((await statArchives(candidate, name)).some((object) => object !== undefined)) {
         store = candidate;
         break;
       }
     }
     if (!store) throw new UsageError(`There is no backup named "${name}" in ${where}; ${LIST_HINT}`);
   }
-  const archive = await store.stat(archiveName(name));
+  const hasManifest = (await store.stat(manifestName(name))) !== undefined;
+  const manifest = hasManifest ? await loadManifest(store, name) : undefined;
+  const [clear, encrypted] = await statArchives(store, name);
+  // The manifest says which archive the backup wrote; an old script's archive has none and is in clear.
+  const isEncrypted = manifest ? manifest.encryption !== undefined : clear === undefined;
+  const archive = isEncrypted ? encrypted : clear;
   if (!archive)
     throw new JobError(
-      `The archive ${archiveName(name)} disappeared from ${store.location} while the restore started`,
+      manifest
+        ? `The manifest of "${name}" in ${store.location} names ${archiveName(name, isEncrypted)}, which is not there (it disappeared, or the store was altered); the backup is refused`
+        : `The archive of "${name}" disappeared from ${store.location} while the restore started`,
     );
-  const hasManifest = (await store.stat(manifestName(name))) !== undefined;
-  return { store, name, archive, manifest: hasManifest ? await loadManifest(store, name) : undefined };
+  return { store, name, archive, encrypted: isEncrypted, manifest };
 }
+
+const statArchives = (store: Storage, name: string): Promise<(StoredObject | undefined)[]> =>
+  Promise.all([store.stat(archiveName(name)), store.stat(archiveName(name, true))]);
 
 async function loadManifest(store: Storage, name: string): Promise<Manifest> {
   try {

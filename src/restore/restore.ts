@@ -3,6 +3,7 @@
  * then swap it in for the target. The target is never touched before everything else succeeded; on
  * any failure the new database is dropped.
  */
+import type { AgeIdentity } from '../lib/age.js';
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
 import { connectWithWait, libpqEnv } from '../lib/db.js';
@@ -13,6 +14,7 @@ import { applyAppRole } from '../roles/apply.js';
 import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { resolveArchive } from './archive.js';
+import { decryptionKeys } from '../backup/encryption.js';
 import {
   createDatabase,
   databaseExists,
@@ -23,7 +25,6 @@ import {
 } from './database.js';
 import { restoreNames } from './database-names.js';
 import { streamIntoDatabase, verdict } from './stream.js';
-import { archiveName } from '../backup/manifest.js';
 
 export interface RestoreDeps {
   logger: Logger;
@@ -88,6 +89,8 @@ export async function restore(
     throw new UsageError('No backup store is configured: set BACKUP_DIR and/or S3_BUCKET');
   }
   const archive = await resolveArchive(stores, options.name);
+  // An encrypted archive nobody here can open is refused now (exit 2), before any database is touched.
+  const identities = await decryptionKeys(archive, config.ageIdentities);
   const log = logger.child({ backup: archive.name, store: archive.store.location, target });
   if (!archive.manifest) {
     log.warn(
@@ -114,7 +117,9 @@ export async function restore(
     );
     await createDatabase(control, names.incoming, config.database.user, targetExists ? target : undefined);
     try {
-      const stream = await restoreInto(config, deps, archive, names.incoming, knownRoles, options.signal);
+      const stream = await restoreInto(config, deps, archive, identities, names.incoming, knownRoles, {
+        signal: options.signal,
+      });
       const migrated = await bringUpToDate(config, deps, names.incoming, options.migrate !== false);
       // A SIGINT/SIGTERM during migrations is honoured here, before anything touches the target.
       if (options.signal?.aborted)
@@ -186,13 +191,15 @@ async function restoreInto(
   config: Readonly<Config>,
   deps: RestoreDeps,
   archive: Awaited<ReturnType<typeof resolveArchive>>,
+  identities: readonly AgeIdentity[] | undefined,
   database: string,
   knownRoles: Set<string>,
-  signal: AbortSignal | undefined,
+  { signal }: { signal: AbortSignal | undefined },
 ): Promise<{ sha256: string; bytes: number; sqlBytes: number }> {
-  const source = await archive.store.get(archiveName(archive.name));
+  const source = await archive.store.get(archive.archive.name);
   const outcome = await streamIntoDatabase({
     source,
+    identities,
     env: libpqEnv(config.database, database),
     filter: { owner: config.database.user, knownRoles },
     logger: deps.logger,

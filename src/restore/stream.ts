@@ -1,13 +1,16 @@
 /**
- * The restore's data path: store -> sha256 -> gunzip -> dump filter -> psql, never touching the disk.
+ * The restore's data path: store -> sha256 -> [age decrypt] -> gunzip -> dump filter -> psql, never
+ * touching the disk. The sha256 is of the bytes as stored; an encrypted archive is decrypted chunk by chunk,
+ * and only authenticated plaintext reaches gunzip (a flipped byte or a truncation fails the stream).
  * Everything that can go wrong is collected into a StreamOutcome; `verdict` decides from it whether the
  * restored database may replace the target.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Manifest } from '../backup/manifest.js';
+import { AgeDecryptionError, createDecryptStream, type AgeIdentity } from '../lib/age.js';
 import type { Logger } from '../lib/logger.js';
 import { ByteMeter } from '../lib/streams.js';
 import { DumpFilter, DumpFormatError, type DumpFilterOptions, type DumpFilterStats } from './dump-filter.js';
@@ -31,6 +34,8 @@ export interface StreamOptions {
   /** libpq environment pointing psql at the database to fill. */
   env: NodeJS.ProcessEnv;
   filter: DumpFilterOptions;
+  /** Identities to decrypt an age-encrypted archive with (decryptionKeys); undefined for a clear one. */
+  identities?: readonly AgeIdentity[] | undefined;
   logger: Logger;
   progressIntervalMs: number;
   /** Archive size if known, for the progress percentage. */
@@ -45,6 +50,15 @@ export interface StreamOptions {
  * writes) is about a third of what 16 KiB chunks cost, which matters when psql and the server share few cores.
  */
 const GUNZIP_CHUNK_BYTES = 1 << 20;
+
+/**
+ * What turns an archive's stored bytes into plain SQL: age decryption when `identities` are given, then
+ * gunzip. The one reader of archives, for restore and drill alike.
+ */
+export function archiveToSql(identities: readonly AgeIdentity[] | undefined): Duplex[] {
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
+  return identities ? [createDecryptStream(identities), gunzip] : [gunzip];
+}
 
 export async function streamIntoDatabase(options: StreamOptions): Promise<StreamOutcome> {
   const started = Date.now();
@@ -71,14 +85,9 @@ export async function streamIntoDatabase(options: StreamOptions): Promise<Stream
   let streamError: unknown;
   let psqlKilled = false;
   try {
-    await pipeline(
-      options.source,
-      meter,
-      createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }),
-      filter,
-      psql.stdin,
-      { signal: options.signal },
-    );
+    await pipeline([options.source, meter, ...archiveToSql(options.identities), filter, psql.stdin], {
+      signal: options.signal,
+    });
   } catch (error) {
     streamError = error;
     psqlKilled = true;
@@ -119,6 +128,7 @@ export function verdict(outcome: StreamOutcome, manifest: Manifest | undefined):
   if (streamError !== undefined && (!isPipeError(streamError) || !psqlFailed)) {
     if ((streamError as Error).name === 'AbortError') return 'the restore was interrupted';
     if (streamError instanceof DumpFormatError) return streamError.message;
+    if (streamError instanceof AgeDecryptionError) return `age decryption failed: ${streamError.message}`;
     if (isGzipError(streamError)) {
       return `the archive is corrupt or truncated (gzip: ${(streamError as Error).message})`;
     }

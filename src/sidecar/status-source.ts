@@ -269,8 +269,8 @@ function storeName(store: Storage): string {
 }
 
 function manifestFacts(manifest: Manifest): ManifestFacts & { database: string } {
-  // `encryption` is a later, optional manifest field (present only for encrypted archives).
-  const encrypted = (manifest as Manifest & { encryption?: unknown }).encryption !== undefined;
+  // `encryption` is present only for encrypted archives.
+  const encrypted = manifest.encryption !== undefined;
   return {
     createdAt: manifest.createdAt,
     size: manifest.size,

@@ -45,6 +45,8 @@ export function history(
         name,
         store,
         location: store === 's3' ? 's3://chatflow-backups/prod/' : '/backups',
+        archive: `${name}.sql.gz`,
+        encrypted: false,
         size,
         modifiedAt: at,
         complete,

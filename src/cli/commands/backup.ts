@@ -37,11 +37,16 @@ export function registerBackupCommands(program: Command, context: CommandContext
 
   program
     .command('verify')
-    .description('Re-read a backup from each store: sha256 against the manifest, gzip integrity')
+    .description(
+      'Re-read a backup from each store: sha256 against the manifest, gzip integrity (encrypted: decrypted with AGE_IDENTITY when set)',
+    )
     .argument('<name>', 'backup name')
     .action(async (name: string) => {
       const result = await verifyBackup(context.config(), { logger: context.logger() }, name);
-      for (const s of result.stores) context.stdout(`${name}  ${s.location}  ok  sha256 ${s.sha256}`);
+      for (const s of result.stores)
+        context.stdout(
+          `${name}  ${s.location}  ok  sha256 ${s.sha256}${s.deep ? '' : '  (encrypted: checksum only, not decrypted)'}`,
+        );
     });
 
   program

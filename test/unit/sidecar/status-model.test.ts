@@ -352,6 +352,8 @@ describe('buildStatus with the real cron schedule (node-cron, TZ)', () => {
         name: `b${s.getTime()}`,
         store: 'local' as const,
         location: '/backups',
+        archive: `b${s.getTime()}.sql.gz`,
+        encrypted: false,
         size: 1000,
         modifiedAt: new Date(s.getTime() + 5000),
         complete: true,
