@@ -34,6 +34,7 @@ const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
   prune: backupModule,
   restore: async () => (await import('./commands/restore.js')).registerRestoreCommand,
   start: async () => (await import('./commands/start.js')).registerStartCommand,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctorCommand,
 };
 
 async function loadCommands(command: string | undefined): Promise<Register[]> {
