@@ -9,6 +9,7 @@ import { createGunzip } from 'node:zlib';
 import type { Config } from '../config/load.js';
 import { JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { startProgress } from '../lib/progress.js';
 import { ByteMeter } from '../lib/streams.js';
 import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
@@ -36,7 +37,10 @@ export async function verifyBackup(
   const result: VerifyResult = { name, stores: [] };
   for (const store of stores) {
     if (!(await store.stat(archiveName(name)))) continue;
-    const check = await verifyIn(store, name);
+    const check = await verifyIn(store, name, {
+      logger: deps.logger,
+      intervalMs: config.backup.progressIntervalMs,
+    });
     result.stores.push(check);
     const log = { store: store.location, backup: name, sha256: check.sha256, size: check.size };
     if (check.ok) deps.logger.info(log, `${name} in ${store.location} is intact`);
@@ -56,9 +60,21 @@ export async function verifyBackup(
   return result;
 }
 
-async function verifyIn(store: Storage, name: string): Promise<VerifyResult['stores'][number]> {
+async function verifyIn(
+  store: Storage,
+  name: string,
+  progressOptions: { logger: Logger; intervalMs: number },
+): Promise<VerifyResult['stores'][number]> {
   const measure = new ByteMeter(createHash('sha256'));
   let problem: string | undefined;
+  const archive = await store.stat(archiveName(name));
+  const progress = startProgress({
+    ...progressOptions,
+    label: `verify ${store.location}`,
+    bytes: () => measure.bytes,
+    totalBytes: archive?.size,
+    verb: 'read',
+  });
   try {
     const body = await store.get(archiveName(name));
     await pipeline(
@@ -69,6 +85,8 @@ async function verifyIn(store: Storage, name: string): Promise<VerifyResult['sto
     );
   } catch (error) {
     problem = `the archive is not valid gzip (${(error as Error).message})`;
+  } finally {
+    progress.stop();
   }
   const sha256 = measure.digest();
   const size = measure.bytes;

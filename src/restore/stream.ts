@@ -4,12 +4,14 @@
  * restored database may replace the target.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Manifest } from '../backup/manifest.js';
 import type { Logger } from '../lib/logger.js';
-import { ByteMeter } from '../lib/streams.js';
+import { startProgress } from '../lib/progress.js';
+import { ByteMeter, formatBytes } from '../lib/streams.js';
+import type { PostDataWatch } from './post-data.js';
 import { DumpFilter, DumpFormatError, type DumpFilterOptions, type DumpFilterStats } from './dump-filter.js';
 import { lastLines, spawnPsql, type PsqlExit } from './psql.js';
 
@@ -37,6 +39,8 @@ export interface StreamOptions {
   totalBytes?: number;
   signal?: AbortSignal;
   psqlCommand?: string;
+  /** Follows the indexes and constraints psql builds after the data (post-data.ts). */
+  postData?: PostDataWatch;
 }
 
 /**
@@ -51,22 +55,20 @@ export async function streamIntoDatabase(options: StreamOptions): Promise<Stream
   const meter = new ByteMeter(createHash('sha256'));
   const filter = new DumpFilter(options.filter);
   const psql = spawnPsql(options.env, options.psqlCommand);
-  const progress = setInterval(() => {
-    const elapsed = (Date.now() - started) / 1000;
-    const bytes = meter.bytes;
-    options.logger.info(
-      {
-        bytes,
-        totalBytes: options.totalBytes,
-        percent: options.totalBytes ? Math.round((bytes / options.totalBytes) * 1000) / 10 : undefined,
-        sqlBytes: filter.stats.sqlBytes,
-        mibPerSecond: Math.round((bytes / 1048576 / Math.max(elapsed, 0.001)) * 10) / 10,
-        elapsedSeconds: Math.round(elapsed),
-      },
-      'restore in progress',
-    );
-  }, options.progressIntervalMs);
-  progress.unref();
+  const progress = startProgress({
+    logger: options.logger,
+    label: 'restore',
+    intervalMs: options.progressIntervalMs,
+    bytes: () => meter.bytes,
+    totalBytes: options.totalBytes,
+    verb: 'read',
+    extra: () => ({
+      fields: { sqlBytes: filter.stats.sqlBytes },
+      text: `${formatBytes(filter.stats.sqlBytes)} of SQL restored`,
+    }),
+    // Once the data is in psql's hands, the indexes and constraints: what the server is building.
+    phase: () => options.postData?.report(),
+  });
 
   let streamError: unknown;
   let psqlKilled = false;
@@ -76,6 +78,7 @@ export async function streamIntoDatabase(options: StreamOptions): Promise<Stream
       meter,
       createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }),
       filter,
+      options.postData?.tap ?? new PassThrough(),
       psql.stdin,
       { signal: options.signal },
     );
@@ -84,9 +87,11 @@ export async function streamIntoDatabase(options: StreamOptions): Promise<Stream
     psqlKilled = true;
     psql.kill();
   } finally {
-    clearInterval(progress);
+    options.postData?.dataSent();
   }
   const exit = await psql.exit;
+  progress.stop();
+  await options.postData?.stop();
   return {
     sha256: meter.digest(),
     bytes: meter.bytes,

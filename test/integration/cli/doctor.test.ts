@@ -171,7 +171,9 @@ describe('doctor', () => {
   it('a bucket that does not exist', async () => {
     const { result, report } = await doctorJson({ S3_BUCKET: 'no-such-bucket' });
     expectProblems(result, report, ['store']);
-    expect(check(report, 'store s3://no-such-bucket/').detail).toMatch(/bucket "no-such-bucket" does not exist/);
+    expect(check(report, 'store s3://no-such-bucket/').detail).toMatch(
+      /bucket "no-such-bucket" does not exist/,
+    );
   });
 
   it('pending migrations', async () => {
