@@ -14,6 +14,7 @@ import type { Config } from '../config/load.js';
 import { JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { openStores } from '../storage/index.js';
+import { StoreUnavailableError } from '../storage/s3-errors.js';
 import { ObjectExistsError, type Storage } from '../storage/storage.js';
 
 export interface BackupDeps {
@@ -224,12 +225,12 @@ async function refuseExisting(name: string, stores: readonly Storage[]): Promise
         (await store.stat(archiveName(name, true))) ??
         (await store.stat(manifestName(name)));
     } catch (error) {
-      throw new JobError(
-        `Backup ${name} failed: cannot reach ${store.location}: ${(error as Error).message}. Nothing was stored.`,
-        {
-          cause: error,
-        },
-      );
+      // A store that cannot be used at all already says which endpoint and bucket, and what to check.
+      const reason =
+        error instanceof StoreUnavailableError
+          ? error.message
+          : `cannot reach ${store.location}: ${(error as Error).message}.`;
+      throw new JobError(`Backup ${name} failed: ${reason} Nothing was stored.`, { cause: error });
     }
     if (found)
       throw new UsageError(

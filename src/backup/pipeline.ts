@@ -24,6 +24,7 @@ import { libpqEnv } from '../lib/db.js';
 import { createEncryptStream } from '../lib/age.js';
 import type { Logger } from '../lib/logger.js';
 import { watchChild } from '../lib/process.js';
+import { startProgress } from '../lib/progress.js';
 import { ByteMeter, formatBytes } from '../lib/streams.js';
 import type { Storage } from '../storage/storage.js';
 import { ParallelGzip } from './gzip.js';
@@ -88,19 +89,18 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
   const sqlMeter = new ByteMeter();
   const archiveMeter = new ByteMeter(createHash('sha256'));
   const branches = stores.map(() => new PassThrough({ highWaterMark: 1 << 20 }));
-  const progress = setInterval(() => {
-    const elapsedMs = Date.now() - started;
-    logger.info(
-      {
-        sqlBytes: sqlMeter.bytes,
-        gzipBytes: archiveMeter.bytes,
-        sqlMBps: round((sqlMeter.bytes / 1e6 / elapsedMs) * 1000),
-        elapsedS: Math.round(elapsedMs / 1000),
-      },
-      `backup in progress: ${formatBytes(sqlMeter.bytes)} dumped, ${formatBytes(archiveMeter.bytes)} compressed`,
-    );
-  }, options.progressIntervalMs);
-  progress.unref();
+  const progress = startProgress({
+    logger,
+    label: 'backup',
+    intervalMs: options.progressIntervalMs,
+    // The archive side, as restore and verify count it; the total is unknown until pg_dump ends.
+    bytes: () => archiveMeter.bytes,
+    verb: 'written',
+    extra: () => ({
+      fields: { sqlBytes: sqlMeter.bytes },
+      text: `${formatBytes(sqlMeter.bytes)} of SQL dumped`,
+    }),
+  });
 
   const tasks: Promise<unknown>[] = [
     failFast(dump.exited),
@@ -127,7 +127,7 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
     ),
   ];
   const outcomes = await Promise.allSettled(tasks);
-  clearInterval(progress);
+  progress.stop();
   options.signal?.removeEventListener('abort', onOuterAbort);
 
   if (firstError !== undefined) {
@@ -246,5 +246,3 @@ class Tee extends Writable {
     callback(error);
   }
 }
-
-const round = (n: number): number => Math.round(n * 10) / 10;

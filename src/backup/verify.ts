@@ -15,6 +15,7 @@ import type { Config } from '../config/load.js';
 import { createDecryptStream, type AgeIdentity } from '../lib/age.js';
 import { JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { startProgress } from '../lib/progress.js';
 import { ByteMeter } from '../lib/streams.js';
 import { openStores } from '../storage/index.js';
 import type { Storage, StoredObject } from '../storage/storage.js';
@@ -70,6 +71,7 @@ export async function verifyBackup(
           store,
           archive,
           manifest,
+          { logger: deps.logger, intervalMs: config.backup.progressIntervalMs },
           // Without an identity, the checksum of the stored bytes is compared; a wrong one is refused.
           await decryptionKeys(
             { name, encrypted: archive.name.endsWith('.age'), manifest },
@@ -122,12 +124,20 @@ async function verifyIn(
   store: Storage,
   archive: StoredObject,
   manifest: Manifest | undefined,
+  progressOptions: { logger: Logger; intervalMs: number },
   identities: readonly AgeIdentity[] | undefined,
 ): Promise<VerifyResult['stores'][number]> {
   const encrypted = archive.name.endsWith('.age');
   const deep = !encrypted || identities !== undefined;
   const measure = new ByteMeter(createHash('sha256'));
   let problem: string | undefined;
+  const progress = startProgress({
+    ...progressOptions,
+    label: `verify ${store.location}`,
+    bytes: () => measure.bytes,
+    totalBytes: archive.size,
+    verb: 'read',
+  });
   try {
     const body = await store.get(archive.name);
     const stages: Duplex[] = [];
@@ -143,6 +153,8 @@ async function verifyIn(
     problem = identities
       ? `the archive does not decrypt and inflate (${(error as Error).message})`
       : `the archive is not valid gzip (${(error as Error).message})`;
+  } finally {
+    progress.stop();
   }
   const sha256 = measure.digest();
   const size = measure.bytes;

@@ -4,9 +4,20 @@ import { formatBackupTable } from '../backup/format.js';
 import { listBackups } from '../backup/listing.js';
 import { systemClock } from '../lib/clock.js';
 import { JobError } from '../lib/errors.js';
+import { LocalStorage, openStores } from '../storage/index.js';
 
 export async function printBackupList(context: CommandContext, options: { json: boolean }): Promise<void> {
-  const entries = await listBackups(context.config()).catch((error: unknown) => {
+  const stores = await openStores(context.config());
+  for (const store of stores) {
+    if (store instanceof LocalStorage && (await store.missing()))
+      context
+        .logger()
+        .warn(
+          { store: store.location },
+          `BACKUP_DIR ${store.location} does not exist: no backup was ever written there, or the volume is not mounted; check BACKUP_DIR`,
+        );
+  }
+  const entries = await listBackups(context.config(), { stores }).catch((error: unknown) => {
     throw new JobError(`Cannot list backups: ${(error as Error).message}`, { cause: error });
   });
   const now = systemClock.now();

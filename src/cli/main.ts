@@ -7,6 +7,8 @@ import { loadConfig, type Config } from '../config/load.js';
 import { defaultValue } from '../config/settings.js';
 import { describeError, ExitCode, exitCodeOf, ChatflowError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
+import { routeWarningsToLogger } from '../lib/warnings.js';
+import { packageVersion } from '../lib/package-root.js';
 import type { CommandContext } from './context.js';
 
 type Register = (program: Command, context: CommandContext) => void;
@@ -33,6 +35,7 @@ const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
   restore: async () => (await import('./commands/restore.js')).registerRestoreCommand,
   start: async () => (await import('./commands/start.js')).registerStartCommand,
   keygen: async () => (await import('./commands/keygen.js')).registerKeygenCommand,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctorCommand,
 };
 
 /** Commands that need no configuration (a broken environment must not stop making a key). */
@@ -60,8 +63,10 @@ function buildContext(): CommandContext {
 
 async function main(argv: string[]): Promise<void> {
   const context = buildContext();
+  routeWarningsToLogger(() => context.logger());
   const program = new Command('chatflow-db')
     .description('ChatFlow database operations: migrations, backups, restores and the sidecar.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run chatflow-db --help for usage)')
     .exitOverride();
   try {

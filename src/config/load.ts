@@ -228,12 +228,24 @@ function parseDatabaseUrl(raw: string | undefined, problems: string[]): UrlParts
     problems.push(`DATABASE_URL must start with postgres:// or postgresql:// (got "${url.protocol}//")`);
     return {};
   }
+  // A raw % (a password that was not percent-encoded) cannot be decoded: say how to write it.
+  const decode = (part: string, what: string): string | undefined => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      problems.push(
+        `DATABASE_URL: the ${what} contains a "%" that is not followed by two hex digits; percent-encode ` +
+          'special characters in the user name and password (% as %25, @ as %40, : as %3A, / as %2F, # as %23)',
+      );
+      return undefined;
+    }
+  };
   const parts: UrlParts = {};
-  if (url.hostname) parts.host = decodeURIComponent(url.hostname).replace(/^\[(.*)\]$/, '$1');
+  if (url.hostname) parts.host = decode(url.hostname, 'host')?.replace(/^\[(.*)\]$/, '$1');
   if (url.port) parts.port = Number(url.port);
-  if (url.username) parts.user = decodeURIComponent(url.username);
-  if (url.password) parts.password = decodeURIComponent(url.password);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (url.username) parts.user = decode(url.username, 'user name');
+  if (url.password) parts.password = decode(url.password, 'password');
+  const database = decode(url.pathname.replace(/^\//, ''), 'database name');
   if (database) parts.database = database;
   const sslMode = url.searchParams.get('sslmode');
   if (sslMode) parts.sslMode = sslMode;

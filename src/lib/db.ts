@@ -79,7 +79,7 @@ export async function connect(db: DatabaseConfig, database = db.database): Promi
 
 /**
  * Connects, retrying with backoff (0.25 s doubling to 5 s) while the server is starting or unreachable,
- * up to `db.waitTimeoutMs`. Authentication errors and a missing database fail at once.
+ * for `db.waitTimeoutMs` (the last wait is shortened to end at the deadline, and a last attempt follows). Authentication errors and a missing database fail at once.
  */
 export async function connectWithWait(
   db: DatabaseConfig,
@@ -93,7 +93,8 @@ export async function connectWithWait(
       return await connect(db, database);
     } catch (error) {
       const fatal = error instanceof ChatflowError && FATAL_CODES[sqlState(error.cause) ?? ''] !== undefined;
-      if (fatal || Date.now() + delay > deadline) {
+      // Waits the whole DB_WAIT_TIMEOUT: the last sleep is cut to the deadline, then one last attempt.
+      if (fatal || Date.now() >= deadline) {
         if (!fatal && db.waitTimeoutMs > 0) {
           throw new ChatflowError(
             `Gave up waiting ${Math.round(db.waitTimeoutMs / 1000)} s for ${describeTarget(db, database)}: ${
@@ -105,11 +106,12 @@ export async function connectWithWait(
         }
         throw error;
       }
+      const pause = Math.min(delay, Math.max(0, deadline - Date.now()));
       logger.info(
-        { attempt, target: describeTarget(db, database), retryInMs: delay },
+        { attempt, target: describeTarget(db, database), retryInMs: pause },
         'waiting for the database',
       );
-      await sleep(delay);
+      await sleep(pause);
       delay = Math.min(delay * 2, 5000);
     }
   }

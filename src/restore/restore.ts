@@ -6,7 +6,7 @@
 import type { AgeIdentity } from '../lib/age.js';
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
-import { connectWithWait, libpqEnv } from '../lib/db.js';
+import { connect, connectWithWait, libpqEnv } from '../lib/db.js';
 import { ChatflowError, JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { migrate } from '../migrations/runner.js';
@@ -24,6 +24,7 @@ import {
   swapDatabases,
 } from './database.js';
 import { restoreNames } from './database-names.js';
+import { PostDataWatch } from './post-data.js';
 import { streamIntoDatabase, verdict } from './stream.js';
 
 export interface RestoreDeps {
@@ -197,7 +198,13 @@ async function restoreInto(
   { signal }: { signal: AbortSignal | undefined },
 ): Promise<{ sha256: string; bytes: number; sqlBytes: number }> {
   const source = await archive.store.get(archive.archive.name);
+  const postData = new PostDataWatch(
+    () => connect(config.database, MAINTENANCE_DB),
+    database,
+    config.backup.progressIntervalMs,
+  );
   const outcome = await streamIntoDatabase({
+    postData,
     source,
     identities,
     env: libpqEnv(config.database, database),

@@ -6,13 +6,15 @@
  * restored database may replace the target.
  */
 import { createHash } from 'node:crypto';
-import type { Duplex, Readable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Manifest } from '../backup/manifest.js';
 import { AgeDecryptionError, createDecryptStream, type AgeIdentity } from '../lib/age.js';
 import type { Logger } from '../lib/logger.js';
-import { ByteMeter } from '../lib/streams.js';
+import { startProgress } from '../lib/progress.js';
+import { ByteMeter, formatBytes } from '../lib/streams.js';
+import type { PostDataWatch } from './post-data.js';
 import { DumpFilter, DumpFormatError, type DumpFilterOptions, type DumpFilterStats } from './dump-filter.js';
 import { lastLines, spawnPsql, type PsqlExit } from './psql.js';
 
@@ -42,6 +44,8 @@ export interface StreamOptions {
   totalBytes?: number;
   signal?: AbortSignal;
   psqlCommand?: string;
+  /** Follows the indexes and constraints psql builds after the data (post-data.ts). */
+  postData?: PostDataWatch;
 }
 
 /**
@@ -65,37 +69,45 @@ export async function streamIntoDatabase(options: StreamOptions): Promise<Stream
   const meter = new ByteMeter(createHash('sha256'));
   const filter = new DumpFilter(options.filter);
   const psql = spawnPsql(options.env, options.psqlCommand);
-  const progress = setInterval(() => {
-    const elapsed = (Date.now() - started) / 1000;
-    const bytes = meter.bytes;
-    options.logger.info(
-      {
-        bytes,
-        totalBytes: options.totalBytes,
-        percent: options.totalBytes ? Math.round((bytes / options.totalBytes) * 1000) / 10 : undefined,
-        sqlBytes: filter.stats.sqlBytes,
-        mibPerSecond: Math.round((bytes / 1048576 / Math.max(elapsed, 0.001)) * 10) / 10,
-        elapsedSeconds: Math.round(elapsed),
-      },
-      'restore in progress',
-    );
-  }, options.progressIntervalMs);
-  progress.unref();
+  const progress = startProgress({
+    logger: options.logger,
+    label: 'restore',
+    intervalMs: options.progressIntervalMs,
+    bytes: () => meter.bytes,
+    totalBytes: options.totalBytes,
+    verb: 'read',
+    extra: () => ({
+      fields: { sqlBytes: filter.stats.sqlBytes },
+      text: `${formatBytes(filter.stats.sqlBytes)} of SQL restored`,
+    }),
+    // Once the data is in psql's hands, the indexes and constraints: what the server is building.
+    phase: () => options.postData?.report(),
+  });
 
   let streamError: unknown;
   let psqlKilled = false;
   try {
-    await pipeline([options.source, meter, ...archiveToSql(options.identities), filter, psql.stdin], {
-      signal: options.signal,
-    });
+    await pipeline(
+      [
+        options.source,
+        meter,
+        ...archiveToSql(options.identities),
+        filter,
+        options.postData?.tap ?? new PassThrough(),
+        psql.stdin,
+      ],
+      { signal: options.signal },
+    );
   } catch (error) {
     streamError = error;
     psqlKilled = true;
     psql.kill();
   } finally {
-    clearInterval(progress);
+    options.postData?.dataSent();
   }
   const exit = await psql.exit;
+  progress.stop();
+  await options.postData?.stop();
   return {
     sha256: meter.digest(),
     bytes: meter.bytes,

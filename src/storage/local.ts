@@ -23,6 +23,17 @@ export class LocalStorage implements Storage {
     this.location = dir;
   }
 
+  /** The directory does not exist (yet): nothing was ever written there, or the volume is not mounted. */
+  async missing(): Promise<boolean> {
+    try {
+      await stat(this.dir);
+      return false;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw error;
+    }
+  }
+
   async put(name: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
     await mkdir(this.dir, { recursive: true });
     const temp = join(this.dir, `.${name}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);

@@ -24,6 +24,7 @@
  */
 import {
   AbortMultipartUploadCommand,
+  HeadBucketCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   type CompletedPart,
@@ -38,6 +39,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import type { S3Config } from '../config/load.js';
+import { explainS3Error, missingBucket } from './s3-errors.js';
 import { ObjectExistsError, type PutOptions, type Storage, type StoredObject } from './storage.js';
 
 /** S3's smallest part (all but the last); the memory of an upload is (PARTS_IN_FLIGHT + 1) parts. */
@@ -82,6 +84,36 @@ export class S3Storage implements Storage {
     this.location = `s3://${config.bucket}/${config.prefix}`;
   }
 
+  /**
+   * Every request goes through here: a failure that concerns the store as a whole (unreachable, no such
+   * bucket, credentials refused) becomes the one clear StoreUnavailableError of s3-errors.ts.
+   */
+  private async call<T>(request: Promise<T>): Promise<T> {
+    try {
+      return await request;
+    } catch (error) {
+      throw explainS3Error(error, this.config);
+    }
+  }
+
+  /**
+   * A HEAD of a missing key and of a key in a missing bucket both answer a bare 404. Before a key is
+   * reported missing, the bucket is checked once (HeadBucket), so a wrong S3_BUCKET is never reported as
+   * a missing backup.
+   */
+  private bucketChecked = false;
+  private async checkBucket(): Promise<void> {
+    if (this.bucketChecked) return;
+    try {
+      await this.call(this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket })));
+    } catch (error) {
+      const status = httpStatus(error);
+      if (status === 404 || (error as Error).name === 'NotFound') throw missingBucket(this.config); // a bare 404 says no more than that
+      throw error;
+    }
+    this.bucketChecked = true;
+  }
+
   private key(name: string): string {
     return `${this.config.prefix}${name}`;
   }
@@ -113,9 +145,8 @@ export class S3Storage implements Storage {
             'the part size is chosen from the database size, which this dump exceeded',
         );
       if (uploadId === undefined) {
-        const created = await this.client.send(
-          new CreateMultipartUploadCommand({ Bucket, Key, ContentType }),
-          sendOptions,
+        const created = await this.call(
+          this.client.send(new CreateMultipartUploadCommand({ Bucket, Key, ContentType }), sendOptions),
         );
         if (created.UploadId === undefined) throw new Error(`s3://${Bucket}/${Key}: no upload id`);
         uploadId = created.UploadId;
@@ -124,8 +155,8 @@ export class S3Storage implements Storage {
       const part = { PartNumber: ++partNumber, UploadId: uploadId, length: filled };
       filling = undefined;
       filled = 0;
-      const request = this.client
-        .send(
+      const request = this.call(
+        this.client.send(
           new UploadPartCommand({
             Bucket,
             Key,
@@ -135,11 +166,11 @@ export class S3Storage implements Storage {
             ContentLength: part.length,
           }),
           sendOptions,
-        )
-        .then((response) => {
-          done.push({ PartNumber: part.PartNumber, ETag: response.ETag });
-          spare.push(buffer);
-        });
+        ),
+      ).then((response) => {
+        done.push({ PartNumber: part.PartNumber, ETag: response.ETag });
+        spare.push(buffer);
+      });
       // A failed part stops the upload at once: the body errors, the loop below throws.
       request.catch((error: unknown) => {
         if (!body.destroyed) body.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -170,16 +201,18 @@ export class S3Storage implements Storage {
         // Smaller than one part (a manifest, a small dump): one PutObject.
         await this.refuseExisting(name);
         const put = await this.createIfAbsent(name, () =>
-          this.client.send(
-            new PutObjectCommand({
-              Bucket,
-              Key,
-              ContentType,
-              Body: filling?.subarray(0, filled) ?? Buffer.alloc(0),
-              ContentLength: filled,
-              IfNoneMatch: '*',
-            }),
-            sendOptions,
+          this.call(
+            this.client.send(
+              new PutObjectCommand({
+                Bucket,
+                Key,
+                ContentType,
+                Body: filling?.subarray(0, filled) ?? Buffer.alloc(0),
+                ContentLength: filled,
+                IfNoneMatch: '*',
+              }),
+              sendOptions,
+            ),
           ),
         );
         await this.checkOurs(name, put.ETag);
@@ -190,15 +223,17 @@ export class S3Storage implements Storage {
       done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
       await this.refuseExisting(name);
       const completed = await this.createIfAbsent(name, () =>
-        this.client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket,
-            Key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: done },
-            IfNoneMatch: '*',
-          }),
-          sendOptions,
+        this.call(
+          this.client.send(
+            new CompleteMultipartUploadCommand({
+              Bucket,
+              Key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: done },
+              IfNoneMatch: '*',
+            }),
+            sendOptions,
+          ),
         ),
       );
       // From here on the upload is complete: a failed check below must not try to abort it.
@@ -222,8 +257,8 @@ export class S3Storage implements Storage {
   }
 
   async get(name: string): Promise<Readable> {
-    const response = await this.client.send(
-      new GetObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }),
+    const response = await this.call(
+      this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) })),
     );
     if (!(response.Body instanceof Readable))
       throw new Error(`s3://${this.config.bucket}/${this.key(name)} has no readable body`);
@@ -235,14 +270,16 @@ export class S3Storage implements Storage {
     const prefix = this.key(namePrefix);
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        // Delimiter "/": keys in deeper "folders" under the prefix are not ours and are not walked.
-        new ListObjectsV2Command({
-          Bucket: this.config.bucket,
-          Prefix: prefix,
-          Delimiter: '/',
-          ContinuationToken: token,
-        }),
+      const page = await this.call(
+        this.client.send(
+          // Delimiter "/": keys in deeper "folders" under the prefix are not ours and are not walked.
+          new ListObjectsV2Command({
+            Bucket: this.config.bucket,
+            Prefix: prefix,
+            Delimiter: '/',
+            ContinuationToken: token,
+          }),
+        ),
       );
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
@@ -262,8 +299,8 @@ export class S3Storage implements Storage {
 
   private async head(name: string): Promise<(StoredObject & { etag: string | undefined }) | undefined> {
     try {
-      const head = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }),
+      const head = await this.call(
+        this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) })),
       );
       return {
         name,
@@ -273,8 +310,10 @@ export class S3Storage implements Storage {
       };
     } catch (error) {
       const status = httpStatus(error);
-      if (status === 404 || (error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey')
+      if (status === 404 || (error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey') {
+        await this.checkBucket();
         return undefined;
+      }
       throw error;
     }
   }
@@ -319,7 +358,9 @@ export class S3Storage implements Storage {
   }
 
   async delete(name: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) }));
+    await this.call(
+      this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.key(name) })),
+    );
   }
 
   close(): void {

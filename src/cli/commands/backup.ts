@@ -59,9 +59,12 @@ export function registerBackupCommands(program: Command, context: CommandContext
         { logger: context.logger(), clock: systemClock },
         { dryRun: options.dryRun ?? false },
       );
+      const verb = result.dryRun ? 'would delete' : 'deleted';
       for (const store of result.stores) {
-        for (const name of store.deleted)
-          context.stdout(`${result.dryRun ? 'would delete' : 'deleted'}  ${name}  ${store.location}`);
+        for (const name of store.deleted) context.stdout(`${verb}  ${name}  ${store.location}`);
+        context.stdout(
+          `${store.location}: ${verb} ${store.deleted.length} backups, keep ${store.kept.length}`,
+        );
       }
     });
 }

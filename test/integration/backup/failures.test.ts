@@ -141,7 +141,7 @@ describe('a failed backup is never stored', () => {
       { ...env, S3_ENDPOINT: 'http://127.0.0.1:1' },
       { timeoutMs: 60_000 },
     );
-    await expectNothingStored(result, /s3:\/\//);
+    await expectNothingStored(result, /Cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:1/);
   });
 
   it('S3 failing mid-upload: the multipart upload is aborted', async () => {

@@ -107,7 +107,9 @@ describe('prune', () => {
     const result = await runCli(['prune', '--dry-run'], env);
     expect(result.code).toBe(0);
     for (const name of doomed) expect(result.stdout).toContain(`would delete  ${name}`);
-    expect(result.stdout.trim().split('\n')).toHaveLength(doomed.length * 2);
+    // One line per backup and store, then one summary per store.
+    expect(result.stdout.trim().split('\n')).toHaveLength(doomed.length * 2 + 2);
+    expect(result.stdout).toMatch(new RegExp(`: would delete ${doomed.length} backups, keep \\d+`));
     expect({ local: readdirSync(dir).sort(), s3: await s3Names() }).toEqual(before);
   });
 
@@ -137,6 +139,9 @@ describe('prune', () => {
   it('running it again deletes nothing more', async () => {
     const result = await runCli(['prune'], env);
     expect(result.code).toBe(0);
-    expect(result.stdout.trim()).toBe('');
+    // Only the summaries: nothing deleted in either store.
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/: deleted 0 backups, keep \d+$/);
   });
 });
