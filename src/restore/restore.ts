@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
-import { connectWithWait, libpqEnv } from '../lib/db.js';
+import { connectWithWait, libpqEnv, withClient } from '../lib/db.js';
 import { ChatflowError, JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { migrate } from '../migrations/runner.js';
@@ -22,6 +22,14 @@ import {
   swapDatabases,
 } from './database.js';
 import { restoreNames } from './database-names.js';
+import {
+  checkRoleLogin,
+  createRestoreRole,
+  dropRestoreRole,
+  dropStaleRestoreRoles,
+  handOver,
+  type RestoreRole,
+} from './restore-role.js';
 import { streamIntoDatabase, verdict } from './stream.js';
 import { archiveName } from '../backup/manifest.js';
 
@@ -108,13 +116,35 @@ export async function restore(
     }
     const targetExists = await databaseExists(control, target);
     const knownRoles = await roleNames(control);
-    log.info(
-      { database: names.incoming },
-      'restoring into a new database; the target stays untouched until the swap',
-    );
-    await createDatabase(control, names.incoming, config.database.user, targetExists ? target : undefined);
+    await dropStaleRestoreRoles(control, logger);
+    const role = await createRestoreRole(control, deps.clock.now());
     try {
-      const stream = await restoreInto(config, deps, archive, names.incoming, knownRoles, options.signal);
+      log.info(
+        { database: names.incoming, role: role.name },
+        'restoring into a new database, as a temporary role without privileges; the target stays untouched until the swap',
+      );
+      await createDatabase(control, names.incoming, role.name, targetExists ? target : undefined);
+    } catch (error) {
+      await dropRestoreRole(control, role.name, logger);
+      throw error;
+    }
+    try {
+      await checkRoleLogin(config.database, role, names.incoming);
+      const stream = await restoreInto(
+        config,
+        deps,
+        archive,
+        names.incoming,
+        role,
+        knownRoles,
+        options.signal,
+      );
+      await withClient(
+        config.database,
+        (inDatabase) => handOver(control, inDatabase, names.incoming, role.name),
+        names.incoming,
+      );
+      await dropRestoreRole(control, role.name, logger);
       const migrated = await bringUpToDate(config, deps, names.incoming, options.migrate !== false);
       // A SIGINT/SIGTERM during migrations is honoured here, before anything touches the target.
       if (options.signal?.aborted)
@@ -171,6 +201,7 @@ export async function restore(
           `could not drop "${names.incoming}"; drop it by hand (DROP DATABASE … WITH (FORCE))`,
         );
       });
+      await dropRestoreRole(control, role.name, logger);
       if (error instanceof ChatflowError) throw error;
       throw new JobError(
         `Restore of "${archive.name}" failed: ${(error as Error).message}; "${target}" was not changed`,
@@ -187,14 +218,19 @@ async function restoreInto(
   deps: RestoreDeps,
   archive: Awaited<ReturnType<typeof resolveArchive>>,
   database: string,
+  role: RestoreRole,
   knownRoles: Set<string>,
   signal: AbortSignal | undefined,
 ): Promise<{ sha256: string; bytes: number; sqlBytes: number }> {
   const source = await archive.store.get(archiveName(archive.name));
+  // The archive runs as the temporary role: it owns what it creates. Statements about the configured
+  // owner's own privileges (GRANT … TO owner, ALTER DEFAULT PRIVILEGES FOR ROLE owner) are left out as if
+  // the owner were unknown: the temporary role may not act for it, and the owner gets everything after.
+  const grantable = new Set([...knownRoles].filter((r) => r !== config.database.user));
   const outcome = await streamIntoDatabase({
     source,
-    env: libpqEnv(config.database, database),
-    filter: { owner: config.database.user, knownRoles },
+    env: { ...libpqEnv(config.database, database), PGUSER: role.name, PGPASSWORD: role.password },
+    filter: { owner: role.name, knownRoles: grantable },
     logger: deps.logger,
     progressIntervalMs: config.backup.progressIntervalMs,
     totalBytes: archive.manifest?.size ?? archive.archive.size,
@@ -210,9 +246,10 @@ async function restoreInto(
     );
   }
   const { stats } = { stats: outcome.filter };
-  if (stats.unknownRoles.size > 0) {
+  const unknownRoles = [...stats.unknownRoles].filter((r) => r !== config.database.user);
+  if (unknownRoles.length > 0) {
     deps.logger.warn(
-      { roles: [...stats.unknownRoles] },
+      { roles: unknownRoles },
       'the archive grants privileges to roles that do not exist on this server; those grants were skipped',
     );
   }
