@@ -22,6 +22,7 @@ import {
   swapDatabases,
 } from './database.js';
 import { restoreNames } from './database-names.js';
+import { assertSessionsCanBeEnded } from './sessions.js';
 import {
   checkRoleLogin,
   createRestoreRole,
@@ -115,6 +116,7 @@ export async function restore(
       }
     }
     const targetExists = await databaseExists(control, target);
+    if (targetExists) await assertSessionsCanBeEnded(control, target, config.database.user);
     const knownRoles = await roleNames(control);
     await dropStaleRestoreRoles(control, logger);
     const role = await createRestoreRole(control, deps.clock.now());
