@@ -23,6 +23,8 @@ import {
 } from './database.js';
 import { restoreNames } from './database-names.js';
 import { assertSessionsCanBeEnded } from './sessions.js';
+import { repairInterruptedCutovers } from './cutover-mark.js';
+import { withSignalsDeferred } from '../lib/signal-shield.js';
 import {
   checkRoleLogin,
   createRestoreRole,
@@ -108,6 +110,7 @@ export async function restore(
   const control = await connectWithWait(config.database, logger, MAINTENANCE_DB);
   try {
     await lockTarget(control, target);
+    await repairInterruptedCutovers(control, logger);
     for (const name of [names.incoming, names.previous]) {
       if (await databaseExists(control, name)) {
         throw new JobError(
@@ -151,12 +154,10 @@ export async function restore(
       // A SIGINT/SIGTERM during migrations is honoured here, before anything touches the target.
       if (options.signal?.aborted)
         throw new JobError(`Restore of "${archive.name}" interrupted; "${target}" was not changed`);
-      const swap = await swapDatabases(control, {
-        target,
-        incoming: names.incoming,
-        previous: names.previous,
-        logger,
-      });
+      // The cut-over is not interrupted by signals: an abort takes effect before it (above) or after it.
+      const swap = await withSignalsDeferred('the cut-over', logger, () =>
+        swapDatabases(control, { target, incoming: names.incoming, previous: names.previous, logger }),
+      );
       log.info(
         {
           cutoverMs: swap.cutoverMs,
@@ -168,7 +169,11 @@ export async function restore(
           : `"${target}" created from the backup`,
       );
       let previousDropped = false;
-      if (swap.replaced && options.dropPrevious) {
+      if (swap.replaced && options.dropPrevious && options.signal?.aborted) {
+        log.warn(
+          `stopped by a signal after the cut-over: "${names.previous}" was kept (--drop-previous skipped)`,
+        );
+      } else if (swap.replaced && options.dropPrevious) {
         try {
           await dropDatabase(control, names.previous);
           previousDropped = true;
