@@ -34,8 +34,12 @@ export async function verifyBackup(
   validateBackupName(name);
   const stores = deps.stores ?? (await openStores(config));
   const result: VerifyResult = { name, stores: [] };
+  const missing: string[] = [];
   for (const store of stores) {
-    if (!(await store.stat(archiveName(name)))) continue;
+    if (!(await store.stat(archiveName(name)))) {
+      missing.push(store.location);
+      continue;
+    }
     const check = await verifyIn(store, name);
     result.stores.push(check);
     const log = { store: store.location, backup: name, sha256: check.sha256, size: check.size };
@@ -46,6 +50,17 @@ export async function verifyBackup(
     throw new UsageError(
       `No backup named "${name}" in ${stores.map((s) => s.location).join(' or ')}; see chatflow-db list`,
     );
+  }
+  // Every configured store should hold every backup (backup writes to all of them).
+  for (const location of missing) {
+    result.stores.push({
+      location,
+      ok: false,
+      sha256: '',
+      size: 0,
+      problem: 'missing: the backup is not in this store',
+    });
+    deps.logger.error({ store: location, backup: name }, `${name} is missing from ${location}`);
   }
   const bad = result.stores.filter((s) => !s.ok);
   if (bad.length > 0) {
