@@ -100,8 +100,8 @@ export function latestBackup(
 export function nameTimestamp(name: string): Date | undefined {
   const m = /^chatflow_backup_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})/.exec(name);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
-  return new Date(Date.UTC(y ?? 0, (mo ?? 1) - 1, d, h, mi, se));
+  const [y = 0, mo = 1, d, h, mi, se] = m.slice(1).map(Number);
+  return new Date(Date.UTC(y, mo - 1, d, h, mi, se));
 }
 
 /** Reads the manifests of the complete backups in `stores` (a few at a time) and applies latestBackup. */
