@@ -10,7 +10,8 @@
  * A restore still running holds the per-target advisory lock (lockTarget); its mark is left alone.
  */
 import type { Config } from '../config/load.js';
-import { connectWithWait, quoteIdent, quoteLiteral, type Client } from '../lib/db.js';
+import { connectWithWait, quoteIdent, quoteLiteral, sqlState, type Client } from '../lib/db.js';
+import { ChatflowError, ExitCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { dropStaleRestoreRoles } from './restore-role.js';
 
@@ -108,7 +109,7 @@ export async function repairInterruptedCutovers(client: Client, logger: Logger):
 /**
  * What `start` does first: repairs databases that killed restores left refusing connections and drops
  * their temporary roles, on the maintenance database (the configured database may be the one refusing).
- * Best effort: a failure is logged and start-up goes on.
+ * Best effort: a failure is logged and start-up goes on, except an unreachable server (exit 4 as before).
  */
 export async function repairAfterKilledRestores(config: Readonly<Config>, logger: Logger): Promise<void> {
   try {
@@ -120,6 +121,10 @@ export async function repairAfterKilledRestores(config: Readonly<Config>, logger
       await client.end().catch(() => undefined);
     }
   } catch (error) {
+    // The server is unreachable: the wait that follows would fail the same way, so fail here (exit 4)
+    // instead of waiting DB_WAIT_TIMEOUT twice. Only a refusal of the postgres database itself is let go.
+    if (error instanceof ChatflowError && error.exitCode === ExitCode.unreachable && !sqlState(error.cause))
+      throw error;
     logger.warn(
       { err: error },
       'could not check for databases a killed restore left refusing connections (on the postgres database)',
