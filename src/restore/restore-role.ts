@@ -107,6 +107,11 @@ export async function checkRoleLogin(db: DatabaseConfig, role: RestoreRole, data
 /**
  * After psql succeeded: the database and everything the temporary role created become the configured
  * owner's. `inDatabase` is a connection (as the configured owner) to the restored database.
+ *
+ * As the database's owner the temporary role could also change the database itself; a plain pg_dump
+ * (without -C) never does, so whatever it set is undone: database-level settings (a search_path the
+ * application would inherit), connection limit and ALLOW_CONNECTIONS, the comment, and grants on the
+ * database (back to PostgreSQL's default: CONNECT and TEMPORARY for PUBLIC).
  */
 export async function handOver(
   control: Client,
@@ -114,9 +119,24 @@ export async function handOver(
   database: string,
   role: string,
 ): Promise<void> {
-  await control.query(`ALTER DATABASE ${quoteIdent(database)} OWNER TO CURRENT_USER`);
+  const db = quoteIdent(database);
+  await control.query(`ALTER DATABASE ${db} OWNER TO CURRENT_USER`);
   await inDatabase.query(`REASSIGN OWNED BY ${quoteIdent(role)} TO CURRENT_USER`);
   await inDatabase.query(`DROP OWNED BY ${quoteIdent(role)}`);
+  await control.query(`ALTER DATABASE ${db} RESET ALL`);
+  await control.query(`ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS true CONNECTION LIMIT -1`);
+  await control.query(`COMMENT ON DATABASE ${db} IS NULL`);
+  const { rows } = await control.query<{ grantee: string | null }>(
+    `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee
+       FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1 AND a.grantee <> d.datdba`,
+    [database],
+  );
+  for (const { grantee } of rows) {
+    await control.query(
+      `REVOKE ALL ON DATABASE ${db} FROM ${grantee === null ? 'PUBLIC' : quoteIdent(grantee)}`,
+    );
+  }
+  await control.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO PUBLIC`);
 }
 
 /** Drops the temporary role (ends its sessions first); a failure is logged with what to run by hand. */

@@ -73,6 +73,15 @@ beforeAll(async () => {
     await hostileSource(source, body);
     writeArchive(source, dir, name);
   }
+  // What the temporary role may do as the scratch database's owner, but a plain dump never contains.
+  await hostileSource(
+    `${prefix}_src_dbprops`,
+    `EXECUTE format('ALTER DATABASE %I SET search_path TO evil, public', current_database());
+     EXECUTE format('ALTER DATABASE %I CONNECTION LIMIT 1', current_database());
+     EXECUTE format('GRANT CREATE ON DATABASE %I TO PUBLIC', current_database());
+     EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(), 'planted');`,
+  );
+  writeArchive(`${prefix}_src_dbprops`, dir, 'dbprops');
   await adminQuery(`CREATE DATABASE "${prefix}_src_good"`);
   await seed(`${prefix}_src_good`);
   // What `chatflow-db roles` leaves in a database: grants, and default privileges for the owner role.
@@ -121,6 +130,22 @@ describe('restore runs the archive without superuser rights', () => {
       expect(await restoreRoles()).toEqual(rolesBefore.filter((r) => !r.startsWith('chatflow_restore_')));
     },
   );
+
+  it('database-level settings, limits, grants and comments the archive set on its database are undone', async () => {
+    const target = `${prefix}_t_dbprops`;
+    const result = await runCli(['restore', 'dbprops', '--no-migrate'], env(target));
+    expect(result.code, result.stderr).toBe(0);
+    const { rows } = await adminQuery<Record<string, unknown>>(
+      `SELECT d.datconnlimit, d.datallowconn, shobj_description(d.oid, 'pg_database') AS comment,
+              has_database_privilege('public', d.oid, 'CREATE') AS public_create,
+              (SELECT count(*)::int FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) AS settings
+         FROM pg_database d WHERE datname = $1`,
+      [target],
+    );
+    expect(rows).toEqual([
+      { datconnlimit: -1, datallowconn: true, comment: null, public_create: false, settings: 0 },
+    ]);
+  });
 
   it('restores a good archive: everything owned by the configured owner, no temporary role left', async () => {
     const target = `${prefix}_t_good`;
