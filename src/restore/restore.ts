@@ -53,7 +53,7 @@ export interface RestoreOptions {
   migrate?: boolean;
   /** Restrict the search to one store. */
   from?: 'local' | 's3';
-  /** `latest` chooses among this database's backups (the manifest's `database`); default: the target. */
+  /** `latest` chooses among this database's backups (the manifest's `database`); default: the configured database. */
   sourceDb?: string;
   signal?: AbortSignal;
 }
@@ -100,7 +100,7 @@ export async function restore(
   if (stores.length === 0) {
     throw new UsageError('No backup store is configured: set BACKUP_DIR and/or S3_BUCKET');
   }
-  const archive = await resolveArchive(stores, options.name, options.sourceDb ?? target);
+  const archive = await resolveArchive(stores, options.name, options.sourceDb ?? config.database.database);
   const log = logger.child({ backup: archive.name, store: archive.store.location, target });
   if (!archive.manifest) {
     log.warn(

@@ -22,7 +22,7 @@ export function registerRestoreCommand(program: Command, context: CommandContext
     .option('--target-db <name>', 'database to replace (default: the configured database)')
     .option(
       '--source-db <name>',
-      'with latest: the newest backup of this database (default: the database being restored)',
+      'with latest: the newest backup of this database (default: the configured database)',
     )
     .option(
       '--drop-previous',
