@@ -97,20 +97,84 @@ export async function listStores(stores: readonly Storage[]): Promise<BackupEntr
   return perStore.flat().sort(newestFirst);
 }
 
-/**
- * What `latest` means, for `list` readers and `restore latest` alike: the newest complete backup (one
- * with a manifest) of `entries` as listStores orders them, or undefined.
- */
-export function latestBackup(entries: readonly BackupEntry[]): BackupEntry | undefined {
-  return entries.find((entry) => entry.complete);
+/** What a backup's manifest says about where it comes from and when; read only for `latest`. */
+export interface BackupOrigin {
+  /** The manifest's `database`. */
+  database: string;
+  /** The manifest's `createdAt`, or the default name's timestamp when that is unusable. */
+  createdAt: Date;
 }
 
-/** The newest complete backup in the configured stores, or undefined. */
+export type LatestCandidate = BackupEntry & { origin?: BackupOrigin };
+
+/**
+ * What `latest` means, for every caller (`restore latest`, findLatestBackup): the complete backup (one
+ * with a readable manifest) of `database` (the manifest's `database`) whose manifest was created last.
+ * Never object times (mtime, S3 LastModified): a copy of a bucket or a directory resets them. On equal
+ * times the earlier entry wins (callers pass entries in store order, local first). Pure.
+ */
+export function latestBackup(
+  entries: readonly LatestCandidate[],
+  database: string,
+): LatestCandidate | undefined {
+  let best: (LatestCandidate & { origin: BackupOrigin }) | undefined;
+  for (const entry of entries) {
+    const { origin } = entry;
+    if (!entry.complete || origin === undefined || origin.database !== database) continue;
+    if (best === undefined || origin.createdAt.getTime() > best.origin.createdAt.getTime())
+      best = { ...entry, origin };
+  }
+  return best;
+}
+
+/** The timestamp in a default name (`chatflow_backup_YYYYMMDD_HHMMSS…`, wall-clock read as UTC), or undefined. */
+export function nameTimestamp(name: string): Date | undefined {
+  const m = /^chatflow_backup_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})/.exec(name);
+  if (!m) return undefined;
+  const [y = 0, mo = 1, d, h, mi, se] = m.slice(1).map(Number);
+  return new Date(Date.UTC(y, mo - 1, d, h, mi, se));
+}
+
+/** Reads the manifests of the complete backups in `stores` (a few at a time) and applies latestBackup. */
+export async function findLatestIn(
+  stores: readonly Storage[],
+  database: string,
+): Promise<LatestCandidate | undefined> {
+  const candidates: { store: Storage; entry: BackupEntry }[] = [];
+  for (const store of stores) {
+    for (const entry of (await listStore(store)).filter((e) => e.complete)) candidates.push({ store, entry });
+  }
+  const described: LatestCandidate[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < candidates.length; i = next++) {
+      const { store, entry } = candidates[i] as { store: Storage; entry: BackupEntry };
+      described[i] = { ...entry, origin: await readOrigin(store, entry.name) };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, candidates.length) }, worker));
+  return latestBackup(described, database);
+}
+
+/** A manifest that cannot be read or parsed makes the backup no candidate (undefined). */
+async function readOrigin(store: Storage, name: string): Promise<BackupOrigin | undefined> {
+  try {
+    const manifest = await readManifest(store, name);
+    const created = new Date(manifest.createdAt);
+    const createdAt = Number.isNaN(created.getTime()) ? nameTimestamp(name) : created;
+    return createdAt && { database: manifest.database, createdAt };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The newest complete backup of `database` (default: the configured one) in the configured stores. */
 export async function findLatestBackup(
   config: Readonly<Config>,
   deps: ListingDeps = {},
-): Promise<BackupEntry | undefined> {
-  return latestBackup(await listBackups(config, deps));
+  database = config.database.database,
+): Promise<LatestCandidate | undefined> {
+  return findLatestIn(deps.stores ?? (await openStores(config)), database);
 }
 
 /** Reads and checks `<name>.manifest.json` from `store`. */

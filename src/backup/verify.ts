@@ -52,12 +52,16 @@ export async function verifyBackup(
   validateBackupName(name);
   const stores = deps.stores ?? (await openStores(config));
   const result: VerifyResult = { name, stores: [] };
+  const missing: string[] = [];
   for (const store of stores) {
     const [clear, encrypted] = await Promise.all([
       store.stat(archiveName(name)),
       store.stat(archiveName(name, true)),
     ]);
-    if (!clear && !encrypted) continue;
+    if (!clear && !encrypted) {
+      missing.push(store.location);
+      continue;
+    }
     let manifest: Manifest | undefined;
     let manifestProblem: string | undefined;
     try {
@@ -110,6 +114,19 @@ export async function verifyBackup(
     throw new UsageError(
       `No backup named "${name}" in ${stores.map((s) => s.location).join(' or ')}; see chatflow-db list`,
     );
+  }
+  // Every configured store should hold every backup (backup writes to all of them).
+  for (const location of missing) {
+    result.stores.push({
+      location,
+      ok: false,
+      sha256: '',
+      size: 0,
+      encrypted: false,
+      deep: false,
+      problem: 'missing: the backup is not in this store',
+    });
+    deps.logger.error({ store: location, backup: name }, `${name} is missing from ${location}`);
   }
   const bad = result.stores.filter((s) => !s.ok);
   if (bad.length > 0) {

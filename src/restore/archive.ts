@@ -1,11 +1,11 @@
 /**
- * Which archive a restore reads: a named one (first store that has it), or `latest` = the newest
- * complete backup across the stores, by the one rule in src/backup/listing.ts (latestBackup), so `list`
- * and `restore latest` agree. An archive is `<name>.sql.gz` or, encrypted with age, `<name>.sql.gz.age`;
- * the manifest says which one the backup wrote (src/backup/encryption.ts decides, before any work, whether
- * the configured identities can open it).
+ * Which archive a restore reads: a named one (the first store that has it with a manifest, else the first
+ * that has it at all), or `latest` = the newest complete backup of the source database across the stores,
+ * by the one rule in src/backup/listing.ts (latestBackup). An archive is `<name>.sql.gz` or, encrypted with
+ * age, `<name>.sql.gz.age`; the manifest says which one the backup wrote (src/backup/encryption.ts decides,
+ * before any work, whether the configured identities can open it).
  */
-import { latestBackup, listStores, readManifest } from '../backup/listing.js';
+import { findLatestIn, readManifest } from '../backup/listing.js';
 import {
   ARCHIVE_SUFFIX,
   archiveName,
@@ -43,26 +43,38 @@ export function normalizeName(raw: string): string {
 export async function resolveArchive(
   stores: readonly Storage[],
   requested: string,
+  /** Whose backups `latest` chooses from (the manifest's `database`). */
+  sourceDatabase: string,
 ): Promise<ResolvedArchive> {
   const where = stores.map((s) => s.location).join(' and ');
   let store: Storage | undefined;
   let name: string;
   if (requested === 'latest') {
-    const latest = latestBackup(await listStores(stores));
+    const latest = await findLatestIn(stores, sourceDatabase);
     if (!latest)
-      throw new UsageError(`There is no complete backup (with a manifest) in ${where}; ${LIST_HINT}`);
-    // The same backup in two stores comes from the first of them (listStores keeps store order on ties).
+      throw new UsageError(
+        `There is no complete backup (with a manifest) of the database "${sourceDatabase}" in ${where}; ` +
+          `use --source-db NAME to restore the newest backup of another database, or ${LIST_HINT}`,
+      );
+    // The same backup in two stores comes from the first of them (store order wins ties).
     store = stores.find((s) => s.kind === latest.store && s.location === latest.location);
     if (!store) throw new JobError(`${latest.location} was listed but is not among the stores`);
     name = latest.name;
   } else {
     name = normalizeName(requested);
+    // Prefer a copy with a manifest (checksummed) over one without, whatever the store order.
+    const holding: Storage[] = [];
     for (const candidate of stores) {
-      if ((await statArchives(candidate, name)).some((object) => object !== undefined)) {
+      if ((await statArchives(candidate, name)).some((object) => object !== undefined))
+        holding.push(candidate);
+    }
+    for (const candidate of holding) {
+      if ((await candidate.stat(manifestName(name))) !== undefined) {
         store = candidate;
         break;
       }
     }
+    store ??= holding[0];
     if (!store) throw new UsageError(`There is no backup named "${name}" in ${where}; ${LIST_HINT}`);
   }
   const hasManifest = (await store.stat(manifestName(name))) !== undefined;

@@ -6,6 +6,7 @@ import { sleep } from '../lib/clock.js';
 import { quoteIdent, quoteLiteral, withTransaction, type Client } from '../lib/db.js';
 import { JobError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { databaseComment, markComment, parseMark, setCommentSql } from './cutover-mark.js';
 
 export async function databaseExists(client: Client, name: string): Promise<boolean> {
   const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -81,7 +82,15 @@ export interface SwapOptions {
   logger: Logger;
   /** How long to keep terminating the target's sessions before giving up. */
   terminateTimeoutMs?: number;
+  /**
+   * TEST-ONLY: awaited after each step of the cut-over is committed, so that a test can kill the process
+   * exactly there (test/integration/restore/cutover-kill.test.ts). Production code never passes it.
+   */
+  afterStep?: (step: SwapStep) => Promise<void>;
 }
+
+/** The committed states of a cut-over, in order. */
+export type SwapStep = 'connections-blocked' | 'sessions-ended' | 'renamed' | 'previous-reopened';
 
 export interface SwapResult {
   /** The target existed and is now `previous`. */
@@ -111,7 +120,18 @@ export async function swapDatabases(client: Client, options: SwapOptions): Promi
     return { replaced: false, terminated: 0, cutoverMs: Date.now() - started };
   }
   const allowConnections = rows[0].datallowconn;
-  await client.query(`ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS false`);
+  const afterStep = options.afterStep ?? (() => Promise.resolve());
+  // Marked in the same transaction as ALLOW_CONNECTIONS false: if this process dies before it is undone,
+  // the next restore or `start` recognises the mark and repairs the database (cutover-mark.ts).
+  // A target that refused connections already (the operator's choice) is not marked: nothing to repair.
+  const comment = await databaseComment(client, target);
+  const original = parseMark(comment)?.previousComment ?? comment;
+  await withTransaction(client, async () => {
+    if (allowConnections)
+      await client.query(setCommentSql(target, markComment(target, new Date(), original)));
+    await client.query(`ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS false`);
+  });
+  await afterStep('connections-blocked');
   let terminated = 0;
   try {
     const deadline = Date.now() + (options.terminateTimeoutMs ?? 10_000);
@@ -126,34 +146,39 @@ export async function swapDatabases(client: Client, options: SwapOptions): Promi
       }
       await sleep(50);
     }
+    await afterStep('sessions-ended');
     await withTransaction(client, async () => {
       await client.query(`ALTER DATABASE ${t} RENAME TO ${quoteIdent(previous)}`);
       await client.query(`ALTER DATABASE ${quoteIdent(incoming)} RENAME TO ${t}`);
     });
   } catch (error) {
     // Put things back: the target keeps its name (the transaction saw to that) and takes connections again.
-    await client
-      .query(`ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS ${allowConnections}`)
-      .catch((cause: unknown) => {
-        logger.error(
-          { err: cause },
-          `could not re-enable connections to "${target}": run ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS true`,
-        );
-      });
+    await withTransaction(client, async () => {
+      await client.query(`ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS ${allowConnections}`);
+      await client.query(setCommentSql(target, original));
+    }).catch((cause: unknown) => {
+      logger.error(
+        { err: cause },
+        `could not re-enable connections to "${target}": run ALTER DATABASE ${t} WITH ALLOW_CONNECTIONS true`,
+      );
+    });
     throw new JobError(
       `Swapping the restored database in for "${target}" failed: ${(error as Error).message}`,
       { cause: error },
     );
   }
   const cutoverMs = Date.now() - started;
-  await client
-    .query(`ALTER DATABASE ${quoteIdent(previous)} WITH ALLOW_CONNECTIONS ${allowConnections}`)
-    .catch((cause: unknown) => {
-      logger.warn(
-        { err: cause },
-        `"${previous}" does not accept connections; ALTER DATABASE … WITH ALLOW_CONNECTIONS true to inspect it`,
-      );
-    });
+  await afterStep('renamed');
+  await withTransaction(client, async () => {
+    await client.query(`ALTER DATABASE ${quoteIdent(previous)} WITH ALLOW_CONNECTIONS ${allowConnections}`);
+    await client.query(setCommentSql(previous, original));
+  }).catch((cause: unknown) => {
+    logger.warn(
+      { err: cause },
+      `"${previous}" does not accept connections; ALTER DATABASE … WITH ALLOW_CONNECTIONS true to inspect it`,
+    );
+  });
+  await afterStep('previous-reopened');
   return { replaced: true, terminated, cutoverMs };
 }
 

@@ -6,7 +6,7 @@
 import type { AgeIdentity } from '../lib/age.js';
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
-import { connect, connectWithWait, libpqEnv } from '../lib/db.js';
+import { connect, connectWithWait, libpqEnv, withClient } from '../lib/db.js';
 import { ChatflowError, JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { migrate } from '../migrations/runner.js';
@@ -25,6 +25,17 @@ import {
 } from './database.js';
 import { restoreNames } from './database-names.js';
 import { PostDataWatch } from './post-data.js';
+import { assertSessionsCanBeEnded } from './sessions.js';
+import { repairInterruptedCutovers } from './cutover-mark.js';
+import { withSignalsDeferred } from '../lib/signal-shield.js';
+import {
+  checkRoleLogin,
+  createRestoreRole,
+  dropRestoreRole,
+  dropStaleRestoreRoles,
+  handOver,
+  type RestoreRole,
+} from './restore-role.js';
 import { streamIntoDatabase, verdict } from './stream.js';
 
 export interface RestoreDeps {
@@ -44,6 +55,8 @@ export interface RestoreOptions {
   migrate?: boolean;
   /** Restrict the search to one store. */
   from?: 'local' | 's3';
+  /** `latest` chooses among this database's backups (the manifest's `database`); default: the configured database. */
+  sourceDb?: string;
   signal?: AbortSignal;
 }
 
@@ -89,7 +102,7 @@ export async function restore(
   if (stores.length === 0) {
     throw new UsageError('No backup store is configured: set BACKUP_DIR and/or S3_BUCKET');
   }
-  const archive = await resolveArchive(stores, options.name);
+  const archive = await resolveArchive(stores, options.name, options.sourceDb ?? config.database.database);
   // An encrypted archive nobody here can open is refused now (exit 2), before any database is touched.
   const identities = await decryptionKeys(archive, config.ageIdentities);
   const log = logger.child({ backup: archive.name, store: archive.store.location, target });
@@ -103,6 +116,7 @@ export async function restore(
   const control = await connectWithWait(config.database, logger, MAINTENANCE_DB);
   try {
     await lockTarget(control, target);
+    await repairInterruptedCutovers(control, logger);
     for (const name of [names.incoming, names.previous]) {
       if (await databaseExists(control, name)) {
         throw new JobError(
@@ -111,26 +125,46 @@ export async function restore(
       }
     }
     const targetExists = await databaseExists(control, target);
+    if (targetExists) await assertSessionsCanBeEnded(control, target, config.database.user);
     const knownRoles = await roleNames(control);
-    log.info(
-      { database: names.incoming },
-      'restoring into a new database; the target stays untouched until the swap',
-    );
-    await createDatabase(control, names.incoming, config.database.user, targetExists ? target : undefined);
+    await dropStaleRestoreRoles(control, logger);
+    const role = await createRestoreRole(control, deps.clock.now());
     try {
-      const stream = await restoreInto(config, deps, archive, identities, names.incoming, knownRoles, {
-        signal: options.signal,
-      });
+      log.info(
+        { database: names.incoming, role: role.name },
+        'restoring into a new database, as a temporary role without privileges; the target stays untouched until the swap',
+      );
+      await createDatabase(control, names.incoming, role.name, targetExists ? target : undefined);
+    } catch (error) {
+      await dropRestoreRole(control, role.name, logger);
+      throw error;
+    }
+    try {
+      await checkRoleLogin(config.database, role, names.incoming);
+      const stream = await restoreInto(
+        config,
+        deps,
+        archive,
+        identities,
+        names.incoming,
+        role,
+        knownRoles,
+        { signal: options.signal },
+      );
+      await withClient(
+        config.database,
+        (inDatabase) => handOver(control, inDatabase, names.incoming, role.name),
+        names.incoming,
+      );
+      await dropRestoreRole(control, role.name, logger);
       const migrated = await bringUpToDate(config, deps, names.incoming, options.migrate !== false);
       // A SIGINT/SIGTERM during migrations is honoured here, before anything touches the target.
       if (options.signal?.aborted)
         throw new JobError(`Restore of "${archive.name}" interrupted; "${target}" was not changed`);
-      const swap = await swapDatabases(control, {
-        target,
-        incoming: names.incoming,
-        previous: names.previous,
-        logger,
-      });
+      // The cut-over is not interrupted by signals: an abort takes effect before it (above) or after it.
+      const swap = await withSignalsDeferred('the cut-over', logger, () =>
+        swapDatabases(control, { target, incoming: names.incoming, previous: names.previous, logger }),
+      );
       log.info(
         {
           cutoverMs: swap.cutoverMs,
@@ -142,7 +176,11 @@ export async function restore(
           : `"${target}" created from the backup`,
       );
       let previousDropped = false;
-      if (swap.replaced && options.dropPrevious) {
+      if (swap.replaced && options.dropPrevious && options.signal?.aborted) {
+        log.warn(
+          `stopped by a signal after the cut-over: "${names.previous}" was kept (--drop-previous skipped)`,
+        );
+      } else if (swap.replaced && options.dropPrevious) {
         try {
           await dropDatabase(control, names.previous);
           previousDropped = true;
@@ -177,6 +215,7 @@ export async function restore(
           `could not drop "${names.incoming}"; drop it by hand (DROP DATABASE … WITH (FORCE))`,
         );
       });
+      await dropRestoreRole(control, role.name, logger);
       if (error instanceof ChatflowError) throw error;
       throw new JobError(
         `Restore of "${archive.name}" failed: ${(error as Error).message}; "${target}" was not changed`,
@@ -194,6 +233,7 @@ async function restoreInto(
   archive: Awaited<ReturnType<typeof resolveArchive>>,
   identities: readonly AgeIdentity[] | undefined,
   database: string,
+  role: RestoreRole,
   knownRoles: Set<string>,
   { signal }: { signal: AbortSignal | undefined },
 ): Promise<{ sha256: string; bytes: number; sqlBytes: number }> {
@@ -203,12 +243,16 @@ async function restoreInto(
     database,
     config.backup.progressIntervalMs,
   );
+  // The archive runs as the temporary role: it owns what it creates. Statements about the configured
+  // owner's own privileges (GRANT … TO owner, ALTER DEFAULT PRIVILEGES FOR ROLE owner) are left out as if
+  // the owner were unknown: the temporary role may not act for it, and the owner gets everything after.
+  const grantable = new Set([...knownRoles].filter((r) => r !== config.database.user));
   const outcome = await streamIntoDatabase({
     postData,
     source,
     identities,
-    env: libpqEnv(config.database, database),
-    filter: { owner: config.database.user, knownRoles },
+    env: { ...libpqEnv(config.database, database), PGUSER: role.name, PGPASSWORD: role.password },
+    filter: { owner: role.name, knownRoles: grantable },
     logger: deps.logger,
     progressIntervalMs: config.backup.progressIntervalMs,
     totalBytes: archive.manifest?.size ?? archive.archive.size,
@@ -224,9 +268,10 @@ async function restoreInto(
     );
   }
   const { stats } = { stats: outcome.filter };
-  if (stats.unknownRoles.size > 0) {
+  const unknownRoles = [...stats.unknownRoles].filter((r) => r !== config.database.user);
+  if (unknownRoles.length > 0) {
     deps.logger.warn(
-      { roles: [...stats.unknownRoles] },
+      { roles: unknownRoles },
       'the archive grants privileges to roles that do not exist on this server; those grants were skipped',
     );
   }

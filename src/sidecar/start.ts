@@ -29,6 +29,7 @@ import { prune } from '../backup/prune.js';
 import { openStores } from '../storage/index.js';
 import { migrate, migrationStatus, type StatusResult } from '../migrations/runner.js';
 import { applyAppRole } from '../roles/apply.js';
+import { repairAfterKilledRestores } from '../restore/cutover-mark.js';
 
 /** The whole shutdown (abort, cleanup, close) must fit in Docker's default 10 s stop timeout. */
 export const SHUTDOWN_DEADLINE_MS = 9000;
@@ -59,6 +60,8 @@ export async function start(
   const { logger, clock } = deps;
   const { signal } = options;
 
+  // 0. Repair what a killed restore may have left (a database refusing connections, a temporary role).
+  if ((await untilAborted(repairAfterKilledRestores(config, logger), signal)) === aborted) return undefined;
   // 1. Wait for the database (DB_WAIT_TIMEOUT), then 2. the role, then 3. migrations.
   const client = await untilAborted(connectWithWait(config.database, logger), signal);
   if (client === aborted) return undefined;

@@ -1,6 +1,7 @@
 /**
  * `restore` (lists the backups) and
- * `restore <name>|latest [--from s3|local] [--target-db NAME] [--drop-previous] [--no-migrate]`:
+ * `restore <name>|latest [--from s3|local] [--target-db NAME] [--source-db NAME] [--drop-previous]
+ * [--no-migrate]`:
  * wiring and rendering only. The job is src/restore/restore.ts.
  */
 import { type Command, Option } from 'commander';
@@ -20,6 +21,10 @@ export function registerRestoreCommand(program: Command, context: CommandContext
     .addOption(new Option('--from <store>', 'read the backup from this store only').choices(['s3', 'local']))
     .option('--target-db <name>', 'database to replace (default: the configured database)')
     .option(
+      '--source-db <name>',
+      'with latest: the newest backup of this database (default: the configured database)',
+    )
+    .option(
       '--drop-previous',
       'drop the replaced database instead of keeping it as <db>_before_restore_<timestamp>',
     )
@@ -27,7 +32,13 @@ export function registerRestoreCommand(program: Command, context: CommandContext
     .action(
       async (
         name: string | undefined,
-        flags: { from?: 'local' | 's3'; targetDb?: string; dropPrevious?: boolean; migrate: boolean },
+        flags: {
+          from?: 'local' | 's3';
+          targetDb?: string;
+          sourceDb?: string;
+          dropPrevious?: boolean;
+          migrate: boolean;
+        },
       ) => {
         const config = context.config();
         if (name === undefined) {
@@ -41,6 +52,7 @@ export function registerRestoreCommand(program: Command, context: CommandContext
         };
         if (flags.from) options.from = flags.from;
         if (flags.targetDb !== undefined) options.targetDb = flags.targetDb;
+        if (flags.sourceDb !== undefined) options.sourceDb = flags.sourceDb;
         const result = await withSignals((signal) =>
           restore(config, { logger: context.logger(), clock: systemClock }, { ...options, signal }),
         );

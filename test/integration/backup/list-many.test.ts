@@ -19,6 +19,19 @@ async function put(key: string, body = 'x'): Promise<void> {
   await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
 }
 
+/** `latest` reads manifests: the database they name and when they were made (never the object times). */
+const manifestOf = (name: string, createdAt: Date): string =>
+  JSON.stringify({
+    format: 'chatflow-db-backup/1',
+    name,
+    archive: `${name}.sql.gz`,
+    sha256: '0'.repeat(64),
+    size: 1,
+    createdAt: createdAt.toISOString(),
+    database: 'chatflow',
+    automatic: true,
+  });
+
 const nameAt = (i: number): string =>
   `chatflow_backup_2024${String(1 + (Math.floor(i / 28) % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}_${String(i).padStart(6, '0')}`;
 
@@ -27,18 +40,29 @@ beforeAll(async () => {
   client = testS3Client(s3.endpoint);
   env = { ...s3.env, S3_PREFIX: 'team/', PGDATABASE: 'chatflow' };
   const keys: string[] = [];
-  for (let i = 0; i < COUNT; i++) keys.push(`team/${nameAt(i)}.sql.gz`, `team/${nameAt(i)}.manifest.json`);
+  const manifests = new Map<string, string>();
+  for (let i = 0; i < COUNT; i++) {
+    keys.push(`team/${nameAt(i)}.sql.gz`, `team/${nameAt(i)}.manifest.json`);
+    manifests.set(
+      `team/${nameAt(i)}.manifest.json`,
+      manifestOf(nameAt(i), new Date(Date.UTC(2024, 0, 1, 0, 0, i))),
+    );
+  }
   keys.push(
     'other/chatflow_backup_20991231_235959.sql.gz',
     'team/sub/nested.sql.gz',
     'team/notes.txt',
     'teamless.sql.gz',
   );
-  for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => put(k)));
+  for (let i = 0; i < keys.length; i += 50)
+    await Promise.all(keys.slice(i, i + 50).map((k) => put(k, manifests.get(k))));
   // Later than all of the above: the newest complete one, then a newer incomplete one.
   await sleep(1100);
   await put('team/chatflow_backup_20991231_000000.sql.gz');
-  await put('team/chatflow_backup_20991231_000000.manifest.json');
+  await put(
+    'team/chatflow_backup_20991231_000000.manifest.json',
+    manifestOf('chatflow_backup_20991231_000000', new Date(Date.UTC(2099, 11, 31))),
+  );
   await sleep(1100);
   await put('team/chatflow_backup_20991231_000001.sql.gz');
 }, 300_000);
@@ -65,7 +89,7 @@ describe('list with more than 1,000 objects', () => {
     expect(entries.some((e) => e.name.includes('nested') || e.name === 'teamless')).toBe(false);
   });
 
-  it('findLatestBackup is the newest complete backup', async () => {
+  it('findLatestBackup is the newest complete backup of the database', async () => {
     const latest = await findLatestBackup(loadConfig(env));
     expect(latest?.name).toBe('chatflow_backup_20991231_000000');
   });

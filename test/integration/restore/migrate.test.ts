@@ -55,13 +55,16 @@ describe('restore and migrations', () => {
     );
     const target = `${prefix}_t`;
     const unmigrated = await runCli(
-      ['restore', 'latest', '--target-db', target, '--no-migrate'],
+      ['restore', 'latest', '--source-db', source, '--target-db', target, '--no-migrate'],
       env(target),
     );
     expect(unmigrated.code, unmigrated.stderr).toBe(0);
     expect(await columns(target)).toEqual(['id', 'name']);
 
-    const result = await runCli(['restore', 'latest', '--target-db', target, '--drop-previous'], env(target));
+    const result = await runCli(
+      ['restore', 'latest', '--source-db', source, '--target-db', target, '--drop-previous'],
+      env(target),
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(await columns(target)).toEqual(['id', 'name', 'color']);
     const rows = await withDb(target, (c) =>

@@ -229,7 +229,16 @@ describe('restore (local store)', () => {
       const target = `${prefix}_f`;
       await makeTarget(target);
       const result = await runCli(
-        ['restore', 'latest', '--target-db', target, '--no-migrate', '--drop-previous'],
+        [
+          'restore',
+          'latest',
+          '--source-db',
+          source,
+          '--target-db',
+          target,
+          '--no-migrate',
+          '--drop-previous',
+        ],
         {
           ...env(target),
           BACKUP_DIR: own,

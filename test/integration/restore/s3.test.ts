@@ -67,7 +67,8 @@ describe('restore (S3)', () => {
   it('restores `latest` from S3 across more than 1,000 objects', async () => {
     const target = `${prefix}_a`;
     await adminQuery(`CREATE DATABASE "${target}"`);
-    const result = await runCli(['restore', 'latest', '--no-migrate'], {
+    // `latest` of the source database's backups (the target has none of its own).
+    const result = await runCli(['restore', 'latest', '--source-db', source, '--no-migrate'], {
       ...dbEnv(target),
       ...s3.env,
       BACKUP_PROGRESS_INTERVAL: '1',
