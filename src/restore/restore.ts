@@ -141,16 +141,9 @@ export async function restore(
     }
     try {
       await checkRoleLogin(config.database, role, names.incoming);
-      const stream = await restoreInto(
-        config,
-        deps,
-        archive,
-        identities,
-        names.incoming,
-        role,
-        knownRoles,
-        { signal: options.signal },
-      );
+      const stream = await restoreInto(config, deps, archive, identities, names.incoming, role, knownRoles, {
+        signal: options.signal,
+      });
       await withClient(
         config.database,
         (inDatabase) => handOver(control, inDatabase, names.incoming, role.name),

@@ -594,7 +594,7 @@ th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);verti
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:600}
 tbody tr:last-child td{border-bottom:0}
 td.when,td.state{white-space:nowrap}
-td.name{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;overflow-wrap:break-word}
+td.name{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;overflow-wrap:anywhere;min-width:12em}
 .num{text-align:right;white-space:nowrap}
 .tag{display:inline-block;font-size:.8em;border:1px solid var(--line);border-radius:999px;padding:0 7px;white-space:nowrap}
 .pager{display:flex;justify-content:space-between;align-items:center;gap:12px;margin:12px 0}

@@ -14,13 +14,16 @@ import { runCli } from './cli.js';
 import { createDatabase, dbEnv, dropDatabase, withDb } from './database.js';
 import { spawnCli, type LogLine, type RunningCli } from './process.js';
 
-export const BACKUP_NAMES = ['status-1', 'status-2', 'status-3'];
+/** Named backups first; the newest is automatic (default name), as /healthz judges freshness by those. */
+const NAMED_BACKUPS = ['status-1', 'status-2'];
 
 export interface StatusHistory {
   database: string;
   otherDatabase: string;
   /** The other database's backup (same stores). */
   otherBackup: string;
+  /** This database's backups, oldest first: two named, then one automatic (default name). */
+  names: string[];
   dir: string;
   s3: TestS3;
   /** What `start` needs besides the port: database, stores, TZ. */
@@ -61,7 +64,8 @@ export async function makeHistory(): Promise<StatusHistory> {
   try {
     await cli(['migrate'], env);
     await withDb(database, (client) => client.query('CREATE TABLE filler (data text)'));
-    for (const [i, name] of BACKUP_NAMES.entries()) {
+    const names: string[] = [];
+    for (const [i, name] of [...NAMED_BACKUPS, undefined].entries()) {
       // Each backup holds more rows than the one before: the size plot rises.
       await withDb(database, (client) =>
         client.query(
@@ -69,7 +73,7 @@ export async function makeHistory(): Promise<StatusHistory> {
           [2000 * (i + 1)],
         ),
       );
-      await cli(['backup', name], env);
+      names.push(await cli(name === undefined ? ['backup'] : ['backup', name], env));
     }
     const otherBackup = await cli(['backup'], { ...env, PGDATABASE: otherDatabase });
     writeFileSync(
@@ -90,7 +94,7 @@ export async function makeHistory(): Promise<StatusHistory> {
       }),
     );
     writeFileSync(join(dir, 'status-1.drill.json'), '{"format": "chatflow-db-drill/1", "backup": ');
-    return { database, otherDatabase, otherBackup, dir, s3, env, close };
+    return { database, otherDatabase, otherBackup, names, dir, s3, env, close };
   } catch (error) {
     await close();
     throw error;

@@ -18,7 +18,6 @@ import { renderStatusPage } from '../../../src/sidecar/status-page.js';
 import { ARTIFACTS_DIR, browserSkipReason, launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { DAY, NOW, daily, drill, inputs } from '../../helpers/status.js';
 import {
-  BACKUP_NAMES,
   makeHistory,
   startSidecar,
   type RunningSidecar,
@@ -100,7 +99,7 @@ describe.skipIf(skip !== undefined)('status page of a real sidecar in chromium',
       const rows = page.locator('tr.backup');
       expect(await rows.count()).toBe(3);
       const shown = await Promise.all([0, 1, 2].map((i) => rows.nth(i).getAttribute('data-name')));
-      expect(shown).toEqual([...BACKUP_NAMES].reverse());
+      expect(shown).toEqual([...history.names].reverse());
       expect(await rows.first().isVisible()).toBe(true);
       expect(await page.locator('svg[data-plot="size"] .point').count()).toBe(3);
       expect(await page.locator('svg[data-plot="duration"] .point').count()).toBe(3);
@@ -125,7 +124,7 @@ describe.skipIf(skip !== undefined)('status page of a real sidecar in chromium',
     const status = JSON.parse((await page.locator('body').textContent()) ?? '') as {
       backups: { items: { name: string }[] };
     };
-    expect(status.backups.items.map((item) => item.name)).toEqual([...BACKUP_NAMES].reverse());
+    expect(status.backups.items.map((item) => item.name)).toEqual([...history.names].reverse());
     await page.close();
   });
 });

@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Status } from '../../../src/sidecar/status-model.js';
 import {
-  BACKUP_NAMES,
   makeHistory,
   startSidecar,
   type RunningSidecar,
@@ -42,7 +41,7 @@ describe('status page of a real sidecar', () => {
     expect(status.timeZone).toBe('Europe/Berlin');
     // The other database's backup shares the stores but is not this database's.
     expect(status.backups.total).toBe(3);
-    expect(status.backups.items.map((item) => item.name)).toEqual([...BACKUP_NAMES].reverse());
+    expect(status.backups.items.map((item) => item.name)).toEqual([...history.names].reverse());
     for (const item of status.backups.items) {
       const manifest = JSON.parse(readFileSync(join(history.dir, `${item.name}.manifest.json`), 'utf8')) as {
         size: number;
@@ -62,7 +61,7 @@ describe('status page of a real sidecar', () => {
     const drilled = status.backups.items.find((item) => item.name === 'status-2');
     expect(drilled?.drill).toMatchObject({ ok: true, durationSeconds: 7.5, failedChecks: [] });
     expect(status.backups.items.find((item) => item.name === 'status-1')?.drill).toBeNull();
-    expect(status.trend.backups.map((point) => point.name)).toEqual(BACKUP_NAMES);
+    expect(status.trend.backups.map((point) => point.name)).toEqual(history.names);
     expect(status.trend.drills).toHaveLength(1);
 
     expect(status.verdict).toMatchObject({ ok: true, problems: [] });
@@ -104,7 +103,7 @@ describe('status page of a real sidecar', () => {
     const html = await response.text();
     expect(html).toContain('All fine');
     expect(html).not.toMatch(/<script|<form|<button|https?:\/\//i);
-    for (const name of BACKUP_NAMES) expect(html).toContain(name);
+    for (const name of history.names) expect(html).toContain(name);
     expect(html.match(/<tr class="backup/g)).toHaveLength(3);
   });
 
