@@ -377,5 +377,39 @@ function bridge(
     (readable) => readable.pipeTo(output.writable, { preventAbort: true }).catch(fail),
     fail,
   );
-  return Duplex.fromWeb({ readable: output.readable, writable: input.writable });
+  return webPairDuplex(output.readable, input.writable);
+}
+
+/**
+ * Duplex.fromWeb, by hand: on Node 20 its destroy turns a rejected cancel of an errored readable into an
+ * unhandled `error.filter is not a function` TypeError (fixed in later Node majors), which would crash the
+ * process on the failures this module exists to report.
+ */
+function webPairDuplex(readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): Duplex {
+  const writer = writable.getWriter();
+  const reader = readable.getReader();
+  let reading = false;
+  return new Duplex({
+    write(chunk: Uint8Array, _encoding, callback) {
+      writer.write(chunk).then(() => callback(), callback);
+    },
+    final(callback) {
+      writer.close().then(() => callback(), callback);
+    },
+    read() {
+      if (reading) return;
+      reading = true;
+      reader.read().then(
+        ({ done, value }) => {
+          reading = false;
+          this.push(done ? null : value);
+        },
+        (error: unknown) => this.destroy(error as Error),
+      );
+    },
+    destroy(error, callback) {
+      // Either side may already be closed or errored: settle both, report only the Duplex's own error.
+      void Promise.allSettled([writer.abort(error), reader.cancel(error)]).then(() => callback(error));
+    },
+  });
 }

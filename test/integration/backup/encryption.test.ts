@@ -307,14 +307,21 @@ describe('clear and encrypted backups in one store', () => {
 
     // latest is the encrypted one: refused without a key, restored with it.
     const { target, before } = await makeTarget('latest');
-    const refused = await runCli(['restore', 'latest'], { ...dbEnv(target), BACKUP_DIR: mixed });
-    expect(refused.code).toBe(2);
-    await expectUntouched(target, before);
-    const restored = await runCli(['restore', 'latest', '--no-migrate', '--drop-previous'], {
+    const refused = await runCli(['restore', 'latest', '--source-db', source], {
       ...dbEnv(target),
       BACKUP_DIR: mixed,
-      AGE_IDENTITY_FILE: oursFile(),
     });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('AGE_IDENTITY');
+    await expectUntouched(target, before);
+    const restored = await runCli(
+      ['restore', 'latest', '--source-db', source, '--no-migrate', '--drop-previous'],
+      {
+        ...dbEnv(target),
+        BACKUP_DIR: mixed,
+        AGE_IDENTITY_FILE: oursFile(),
+      },
+    );
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain('restored mix_2_enc');
     expect(await snapshot(target)).toEqual(sourceSnapshot);
