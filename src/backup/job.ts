@@ -108,6 +108,10 @@ export async function backup(
     latestMigration: source.latestMigration,
     durationMs: dumped.durationMs,
     automatic: options.name === undefined,
+    rowCounts: dumped.rowCounts,
+    schemaVersion: source.schemaVersion,
+    durationSeconds: dumped.durationMs / 1000,
+    sqlBytes: dumped.sqlBytes,
   };
   // The manifest goes last: only now is this a complete backup. If it cannot be written everywhere,
   // the backup failed: take back what was written, so no store holds half of it.

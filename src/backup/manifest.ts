@@ -24,6 +24,14 @@ export interface Manifest {
   durationMs: number;
   /** Default-named (scheduled/automatic) backups are the only ones retention may delete. */
   automatic: boolean;
+  // Recorded since the restore drills (all optional: older manifests stay valid).
+  /** Rows per table (`schema.table` as pg_dump spells it), counted from the dump's COPY blocks. */
+  rowCounts?: Record<string, number>;
+  /** Version of the newest applied migration (chatflow_db.schema_migrations), null if untracked. */
+  schemaVersion?: string | null;
+  durationSeconds?: number;
+  /** Bytes of SQL pg_dump wrote (the archive's size uncompressed). */
+  sqlBytes?: number;
 }
 
 export const archiveName = (name: string): string => `${name}${ARCHIVE_SUFFIX}`;
