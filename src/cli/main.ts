@@ -32,6 +32,7 @@ const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
   prune: backupModule,
   restore: async () => (await import('./commands/restore.js')).registerRestoreCommand,
   start: async () => (await import('./commands/start.js')).registerStartCommand,
+  drill: async () => (await import('./commands/drill.js')).registerDrillCommand,
 };
 
 async function loadCommands(command: string | undefined): Promise<Register[]> {

@@ -182,7 +182,12 @@ export async function restore(
   }
 }
 
-async function restoreInto(
+/**
+ * Loads `archive` into the existing, empty `database` on the server `config.database` names, through the
+ * dump filter, and refuses it (JobError) unless psql, the sha256/size and the closing line agree. Shared
+ * with the restore drill (src/drill/drill.ts), which passes a config pointing at its own server.
+ */
+export async function restoreInto(
   config: Readonly<Config>,
   deps: RestoreDeps,
   archive: Awaited<ReturnType<typeof resolveArchive>>,

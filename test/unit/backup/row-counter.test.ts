@@ -47,7 +47,11 @@ const CASES: [string, string, Record<string, number>][] = [
     'C\nCO\n\nCOP\nCOPY public.a (id) FROM stdin;\n1\n\\.\nC\nCOPY public.b (id) FROM stdin;\n2\n\\.\n',
     { 'public.a': 1, 'public.b': 1 },
   ],
-  ['a block cut off before its end counts what it saw', 'COPY public.t (a) FROM stdin;\n1\n2\n', { 'public.t': 2 }],
+  [
+    'a block cut off before its end counts what it saw',
+    'COPY public.t (a) FROM stdin;\n1\n2\n',
+    { 'public.t': 2 },
+  ],
 ];
 
 describe('CopyRowCounter', () => {
@@ -78,7 +82,7 @@ describe('copyTarget', () => {
     ['COPY public.t  FROM stdin;', 'public.t'],
     ['COPY public.t (id) TO stdout;', undefined],
     ['COPY public.t (id) FROM stdin; extra', undefined],
-    ['COPY public.t (id) FROM PROGRAM \'x\';', undefined],
+    ["COPY public.t (id) FROM PROGRAM 'x';", undefined],
   ])('%j -> %j', (line, table) => {
     expect(copyTarget(line)).toBe(table);
   });
