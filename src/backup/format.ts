@@ -12,12 +12,15 @@ export function formatAge(ms: number): string {
 
 export function formatBackupTable(entries: readonly BackupEntry[], now: Date): string {
   const rows = [
-    ['NAME', 'STORE', 'SIZE', 'AGE', 'MANIFEST'],
+    ['NAME', 'STORE', 'SIZE', 'AGE', 'LAST DRILL', 'MANIFEST'],
     ...entries.map((e) => [
       e.name,
       e.location,
       formatBytes(e.size),
       formatAge(now.getTime() - e.modifiedAt.getTime()),
+      e.lastDrill
+        ? `${e.lastDrill.ok ? 'passed' : 'FAILED'} ${formatAge(now.getTime() - e.lastDrill.at.getTime())} ago`
+        : '-',
       e.complete ? 'yes' : 'no (incomplete)',
     ]),
   ];

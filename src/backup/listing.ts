@@ -8,6 +8,7 @@ import { openStores } from '../storage/index.js';
 import type { Storage, StoredObject } from '../storage/storage.js';
 import { ARCHIVE_SUFFIX, MANIFEST_SUFFIX, manifestName, parseManifest, type Manifest } from './manifest.js';
 import { isDefaultName } from './names.js';
+import { DRILL_SUFFIX } from '../drill/record.js';
 
 export interface BackupEntry {
   name: string;
@@ -22,6 +23,10 @@ export interface BackupEntry {
   complete: boolean;
   /** Default-named (`chatflow_backup_YYYYMMDD_HHMMSS_<database>`, or the older shape without the database). */
   defaultNamed: boolean;
+  /** A `<name>.drill.json` (the last restore drill's result) lies next to it. */
+  drilled?: boolean;
+  /** That drill's outcome, once read (readers that show it fill it in: src/drill/record.ts). */
+  lastDrill?: { at: Date; ok: boolean };
 }
 
 export interface ListingDeps {
@@ -33,11 +38,14 @@ export interface ListingDeps {
 export async function listStore(store: Storage, namePrefix = ''): Promise<BackupEntry[]> {
   const archives = new Map<string, StoredObject>();
   const manifests = new Map<string, StoredObject>();
+  // Drill records (`<name>.drill.json`) are sidecar objects of a backup, never backups or manifests.
+  const drills = new Set<string>();
   for await (const object of store.list(namePrefix)) {
     if (object.name.endsWith(ARCHIVE_SUFFIX))
       archives.set(object.name.slice(0, -ARCHIVE_SUFFIX.length), object);
     else if (object.name.endsWith(MANIFEST_SUFFIX))
       manifests.set(object.name.slice(0, -MANIFEST_SUFFIX.length), object);
+    else if (object.name.endsWith(DRILL_SUFFIX)) drills.add(object.name.slice(0, -DRILL_SUFFIX.length));
   }
   const entries: BackupEntry[] = [];
   for (const [name, archive] of archives) {
@@ -50,6 +58,7 @@ export async function listStore(store: Storage, namePrefix = ''): Promise<Backup
       modifiedAt: manifest?.modifiedAt ?? archive.modifiedAt,
       complete: manifest !== undefined,
       defaultNamed: isDefaultName(name),
+      drilled: drills.has(name),
     });
   }
   return entries.sort(newestFirst);

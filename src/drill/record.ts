@@ -4,6 +4,7 @@
  * can show it. Stores never replace an object, so a newer drill deletes the older record first.
  */
 import { Readable } from 'node:stream';
+import type { BackupEntry } from '../backup/listing.js';
 import type { Storage } from '../storage/storage.js';
 
 export const DRILL_SUFFIX = '.drill.json';
@@ -73,4 +74,23 @@ export async function writeDrillRecord(store: Storage, record: DrillRecord): Pro
   const name = drillRecordName(record.backup);
   await store.delete(name);
   await store.put(name, Readable.from([`${JSON.stringify(record, null, 2)}\n`]));
+}
+
+/**
+ * Fills in `lastDrill` of the entries that have a drill record, reading each record from its store. An
+ * unreadable record shows as a failed drill (its result cannot be trusted).
+ */
+export async function readLastDrills(entries: BackupEntry[], stores: readonly Storage[]): Promise<void> {
+  await Promise.all(
+    entries
+      .filter((entry) => entry.drilled)
+      .map(async (entry) => {
+        const store = stores.find((s) => s.kind === entry.store && s.location === entry.location);
+        if (!store) return;
+        const record = await readDrillRecord(store, entry.name).catch(() => undefined);
+        entry.lastDrill = record
+          ? { at: new Date(record.finishedAt), ok: record.ok }
+          : { at: entry.modifiedAt, ok: false };
+      }),
+  );
 }

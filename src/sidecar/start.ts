@@ -12,6 +12,7 @@ import { connectWithWait } from '../lib/db.js';
 import { JobError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createBackupLoop } from './loop.js';
+import { dropLeftoverScratch, setUpDrills } from './drills.js';
 import { tryBackupLock } from './backup-lock.js';
 import { createMetrics } from './metrics.js';
 import { createNotifier } from './notify.js';
@@ -65,7 +66,9 @@ export async function start(
   }
   if ((await untilAborted(migrate(config, { logger }, {}), signal)) === aborted) return undefined;
 
-  // 4. Health, metrics, notifications and the backup loop.
+  await dropLeftoverScratch(config, logger);
+
+  // 4. Health, metrics, notifications, the backup loop and the drill loop.
   const state = createState(clock.now());
   const quietLogger = logger.child({}, { level: logger.levelVal > 40 ? logger.level : 'warn' });
   const pendingCount = async (): Promise<number> =>
@@ -78,6 +81,7 @@ export async function start(
   const notifier = createNotifier(config.notify, { logger });
   // One set of stores (and S3 client) for the life of the sidecar, not one per scheduled run.
   const stores = await openStores(config);
+  const drills = await setUpDrills(config, { logger, clock, stores, notifier, backups: state });
   const loop = createBackupLoop(
     { schedule: config.backup.schedule, timeZone: config.timeZone },
     {
@@ -90,10 +94,14 @@ export async function start(
       prune: async () => {
         await prune(config, { logger, clock, stores }, { dryRun: false });
       },
-      tryLock: () => tryBackupLock(config.database),
+      // A backup comes first: a drill in flight is stopped (it cleans up) before the lock is taken.
+      tryLock: async () => {
+        await drills.loop?.interrupt();
+        return tryBackupLock(config.database);
+      },
     },
   );
-  const metrics = createMetrics(state);
+  const metrics = createMetrics(state, {}, drills.state);
   const server = createHealthServer({
     logger,
     async health() {
@@ -101,9 +109,14 @@ export async function start(
       const now = clock.now();
       const due = loop.previousRun(new Date(now.getTime() - HEALTH_GRACE_MS));
       const decision = decideHealth(state, measured, due);
+      decision.reasons.push(...drills.reasons(now));
+      decision.healthy = decision.reasons.length === 0;
       return {
         healthy: decision.healthy,
-        body: healthBody(state, measured, decision, { due, next: loop.nextRun() }),
+        body: {
+          ...healthBody(state, measured, decision, { due, next: loop.nextRun() }),
+          drill: drills.body(),
+        },
       };
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
@@ -131,6 +144,7 @@ export async function start(
     logger.info('HEALTH_PORT is 0: no health server');
   }
   loop.start();
+  drills.loop?.start();
   if (config.backup.onStart && !signal.aborted) void loop.runNow('start');
 
   // 5. Run until SIGTERM/SIGINT, then shut down in order: schedule, backup in flight, HTTP, notifications.
@@ -140,7 +154,7 @@ export async function start(
   });
   const stopping = Date.now();
   logger.info('shutting down: no new backups');
-  await loop.stop(BACKUP_ABORT_WAIT_MS);
+  await Promise.all([loop.stop(BACKUP_ABORT_WAIT_MS), drills.loop?.stop(BACKUP_ABORT_WAIT_MS)]);
   await Promise.race([closeServer(server), clockTimeout(1000)]);
   server.closeAllConnections();
   // Notifications in flight get a moment (a dead webhook must not hold the stop up to the deadline).
