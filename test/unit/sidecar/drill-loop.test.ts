@@ -39,11 +39,11 @@ function setUp(overrides: Partial<DrillLoopDeps> = {}) {
     logger: pino({ level: 'silent' }),
     now: () => new Date('2024-02-10T02:01:00.000Z'),
     state,
-    notifier: { notify: (payload) => void sent.push(payload), close: async () => undefined },
+    notifier: { notify: (payload) => void sent.push(payload), close: () => Promise.resolve() },
     database: 'chatflow',
-    drill: async () => record(true),
+    drill: () => Promise.resolve(record(true)),
     backupRunning: () => false,
-    tryLock: async () => ({ release: async () => void released++ }),
+    tryLock: () => Promise.resolve({ release: () => Promise.resolve(void released++) }),
     ...overrides,
   };
   const loop = createDrillLoop({ schedule: NEVER, timeZone: 'UTC' }, deps);
@@ -63,7 +63,7 @@ describe('drill loop', () => {
   });
 
   it('counts and notifies a failed drill with the failed checks', async () => {
-    const { loop, state, sent } = setUp({ drill: async () => record(false) });
+    const { loop, state, sent } = setUp({ drill: () => Promise.resolve(record(false)) });
     expect(await loop.runNow()).toBe('failed');
     expect(state.failuresTotal).toBe(1);
     expect(state.drills.at(-1)?.failedChecks).toEqual(['row-counts']);
@@ -75,8 +75,8 @@ describe('drill loop', () => {
   it('is skipped while another sidecar holds the backup lock', async () => {
     let drilled = false;
     const { loop } = setUp({
-      tryLock: async () => undefined,
-      drill: async () => ((drilled = true), record(true)),
+      tryLock: () => Promise.resolve(undefined),
+      drill: () => ((drilled = true), Promise.resolve(record(true))),
     });
     expect(await loop.runNow()).toBe('skipped');
     expect(drilled).toBe(false);
@@ -88,9 +88,9 @@ describe('drill loop', () => {
     let startedWhileBackingUp = false;
     const { loop } = setUp({
       backupRunning: () => backingUp,
-      drill: async () => {
+      drill: () => {
         startedWhileBackingUp = backingUp;
-        return record(true);
+        return Promise.resolve(record(true));
       },
     });
     const outcome = loop.runNow();
