@@ -12,16 +12,16 @@ export function formatAge(ms: number): string {
 
 export function formatBackupTable(entries: readonly BackupEntry[], now: Date): string {
   const rows = [
-    ['NAME', 'STORE', 'SIZE', 'AGE', 'LAST DRILL', 'MANIFEST'],
+    ['NAME', 'STORE', 'SIZE', 'AGE', 'MANIFEST', 'LAST DRILL'],
     ...entries.map((e) => [
       e.name,
       e.location,
       formatBytes(e.size),
       formatAge(now.getTime() - e.modifiedAt.getTime()),
+      e.complete ? 'yes' : 'no (incomplete)',
       e.lastDrill
         ? `${e.lastDrill.ok ? 'passed' : 'FAILED'} ${formatAge(now.getTime() - e.lastDrill.at.getTime())} ago`
         : '-',
-      e.complete ? 'yes' : 'no (incomplete)',
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
