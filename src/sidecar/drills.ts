@@ -57,21 +57,24 @@ export async function dropLeftoverScratch(config: Readonly<Config>, logger: Logg
   }
 }
 
-export async function setUpDrills(config: Readonly<Config>, deps: DrillSetupDeps): Promise<SidecarDrills> {
+export function setUpDrills(config: Readonly<Config>, deps: DrillSetupDeps): SidecarDrills {
   const { logger, clock, stores } = deps;
   const state = createDrillState();
   let oldestBackup: Date | undefined;
-  try {
-    const entries = await listStores(stores);
-    oldestBackup = entries.filter((entry) => entry.complete).at(-1)?.modifiedAt;
-    for (const entry of entries.filter((e) => e.drilled)) {
-      const store = stores.find((s) => s.kind === entry.store && s.location === entry.location);
-      const record = store ? await readDrillRecord(store, entry.name).catch(() => undefined) : undefined;
-      if (record) recordDrill(state, record);
+  // In the background: a slow or unreachable store must not hold up start (the state fills in when read).
+  void (async () => {
+    try {
+      const entries = await listStores(stores);
+      oldestBackup = entries.filter((entry) => entry.complete).at(-1)?.modifiedAt;
+      for (const entry of entries.filter((e) => e.drilled)) {
+        const store = stores.find((s) => s.kind === entry.store && s.location === entry.location);
+        const record = store ? await readDrillRecord(store, entry.name).catch(() => undefined) : undefined;
+        if (record) recordDrill(state, record);
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'could not read the drill history from the stores');
     }
-  } catch (error) {
-    logger.warn({ err: error }, 'could not read the drill history from the stores');
-  }
+  })();
   const schedule = config.drill.schedule;
   const referenceCache = new Map<string, string>();
   const loop =

@@ -81,7 +81,7 @@ export async function start(
   const notifier = createNotifier(config.notify, { logger });
   // One set of stores (and S3 client) for the life of the sidecar, not one per scheduled run.
   const stores = await openStores(config);
-  const drills = await setUpDrills(config, { logger, clock, stores, notifier, backups: state });
+  const drills = setUpDrills(config, { logger, clock, stores, notifier, backups: state });
   const loop = createBackupLoop(
     { schedule: config.backup.schedule, timeZone: config.timeZone },
     {

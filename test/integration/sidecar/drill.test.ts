@@ -109,8 +109,15 @@ describe('start: scheduled restore drills', () => {
     const port = await freePort();
     running = spawnCli(['start'], env(port, { DRILL_SCHEDULE: NEVER }));
     await running.waitForLog((line) => line.msg === 'health server listening (/healthz, /metrics)', 60_000);
-    const metrics = (await get(port, '/metrics')).text;
-    expect(metric(metrics, 'chatflow_db_drill_last_success_timestamp_seconds')).toBeGreaterThan(0);
+    // The history is read from the store in the background, right after start.
+    await eventually(
+      async () => {
+        const text = (await get(port, '/metrics')).text;
+        return metric(text, 'chatflow_db_drill_last_success_timestamp_seconds') > 0 ? text : undefined;
+      },
+      20_000,
+      'the drill history read back from the store',
+    );
     const health = await get(port, '/healthz');
     expect(health.status, health.text).toBe(200);
     await stop();
