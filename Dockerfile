@@ -1,13 +1,16 @@
-# syntax=docker/dockerfile:1
-#
 # chatflow-db: migrations, backups, restores and the sidecar in one image.
 #
-# The runtime is the official PostgreSQL image, so pg_dump/psql are PostgreSQL 17: pg_dump must be at
-# least as new as the server it dumps (it refuses newer servers), and 17 covers servers 9.2-17.
-# Node.js 24 (the active LTS in 2026) is copied in from the official node image of the same Debian release (bookworm).
+# The runtime is Debian bookworm with Node.js 24 (the active LTS) and only the client tools of one
+# PostgreSQL major: pg_dump must be at least as new as the server it dumps (it refuses newer servers), so
+# build for the major of your server or newer. PG_MAJOR=15 comes from Debian itself; other majors (17, the
+# default, and 18) from the PostgreSQL project's apt repository (PGDG), set up with the script and signing
+# key that Debian's postgresql-common package ships.
+#
+#   docker build -t chatflow-db:0.1.0 .                              # pg_dump/psql 17
+#   docker build -t chatflow-db:0.1.0-pg18 --build-arg PG_MAJOR=18 . # pg_dump/psql 18
 
 ARG NODE_IMAGE=node:24-bookworm-slim
-ARG PG_IMAGE=postgres:17-bookworm
+ARG BASE_IMAGE=debian:bookworm-slim
 
 # 1. Build: all dependencies, compile TypeScript into dist/.
 FROM ${NODE_IMAGE} AS build
@@ -28,9 +31,21 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-# 3. Runtime.
+# 3. Runtime: a sidecar only (no server, no data volume, nothing listening but /healthz and /metrics).
 FROM ${NODE_IMAGE} AS node
-FROM ${PG_IMAGE} AS runtime
+FROM ${BASE_IMAGE} AS runtime
+
+ARG PG_MAJOR=17
+RUN set -eux; \
+    apt-get update; \
+    if ! apt-cache show "postgresql-client-${PG_MAJOR}" >/dev/null 2>&1; then \
+      apt-get install -y --no-install-recommends ca-certificates postgresql-common; \
+      /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y; \
+    fi; \
+    apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}"; \
+    rm -rf /var/lib/apt/lists/*
+# The tools of exactly this major first on PATH (not Debian's wrapper, which picks by cluster).
+ENV PATH=/usr/lib/postgresql/${PG_MAJOR}/bin:$PATH
 
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -42,15 +57,11 @@ LABEL org.opencontainers.image.title="chatflow-db" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="https://github.com/chatflow/chatflow-db" \
       org.opencontainers.image.licenses="UNLICENSED" \
-      org.opencontainers.image.base.name="docker.io/library/postgres:17-bookworm"
+      org.opencontainers.image.base.name="docker.io/library/debian:bookworm-slim" \
+      io.chatflow.postgresql-client.major="${PG_MAJOR}"
 
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
-# node needs libstdc++ (normally already there through PostgreSQL's LLVM JIT; made explicit here).
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libstdc++6 \
- && rm -rf /var/lib/apt/lists/*
 
-# A non-root user of our own (the image's `postgres` user belongs to the server it is not running).
 RUN groupadd --system --gid 10001 chatflow \
  && useradd --system --uid 10001 --gid chatflow --home-dir /app --no-create-home --shell /usr/sbin/nologin chatflow \
  && mkdir -p /app /backups \
@@ -66,10 +77,12 @@ COPY initdb ./initdb
 # The package's bin on PATH; node resolves ../dist from the symlink's target.
 RUN chmod 0755 bin/chatflow-db.js \
  && ln -s /app/bin/chatflow-db.js /usr/local/bin/chatflow-db \
- && node --version && pg_dump --version && chatflow-db --help >/dev/null
+ && node --version \
+ && pg_dump --version | grep -q " ${PG_MAJOR}\." \
+ && psql --version | grep -q " ${PG_MAJOR}\." \
+ && chatflow-db --help >/dev/null
 
 ENV NODE_ENV=production
-# The postgres image stops its server with SIGINT; the sidecar expects Docker's usual SIGTERM.
 STOPSIGNAL SIGTERM
 USER chatflow
 EXPOSE 8080

@@ -51,6 +51,8 @@ export function benchEnv(database: string, extra: Record<string, string> = {}): 
     ...extra,
   };
   if (server.password) env.PGPASSWORD = server.password;
+  // V8 flags (e.g. the image's) reach the measured chatflow-db process.
+  if (process.env.NODE_OPTIONS) env.NODE_OPTIONS = process.env.NODE_OPTIONS;
   return env;
 }
 

@@ -420,7 +420,7 @@ INSERT INTO chatflow_db.schema_migrations (version, name, checksum, duration_ms)
     ('004', '004_auto_reply_schema.sql', 'abddeabf9f6fea4c171d76bbe0e9beb04e5e9bba86d54e2ed5d0b248272f5f4d', 0),
     ('005', '005_auto_reply_phone_numbers.sql', '043216fdc9a2945c297ac8feecfbf3fc62b457c91df6008f2cf24e9dc912aa89', 0),
     ('006', '006_later_columns_and_tables.sql', '0cfb73aaafdfec7d2ef74dba3d547ed999b9573130b20d72fa8856555e279088', 0),
-    ('007', '007_converge_schema.sql', 'e4c2c8644261d9c9ddc6c3ee30e20a5c84234e2b8a910780ef135cac80284c04', 0);
+    ('007', '007_converge_schema.sql', 'ef66d8fc3fe15c79bd3f94c306432b01cee7e3147459cb2994083f7e95cd3095', 0);
 -- chatflow-db:stamp:end
 
 COMMIT;

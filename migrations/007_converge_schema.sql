@@ -3,6 +3,9 @@
 -- default and NOT NULL, every primary key, unique, check and foreign key (with its ON DELETE action),
 -- every listed index and every updated_at trigger is compared with the target below and set explicitly.
 -- timestamp without time zone becomes timestamptz reading the stored values as UTC.
+-- No type change alters or drops a stored value: a column that a deployment made wider than the target
+-- (a longer varchar, text, numeric of more digits, bigint) keeps its type and is named in a NOTICE; any other
+-- type change is checked against the rows first and stops the migration if a value would change.
 -- Before changing anything, every constraint that is about to be added is checked against the rows; if any
 -- row blocks one, the migration stops with the list (table.column or constraint, and the number of rows)
 -- and nothing is changed: no row is ever deleted to make a constraint fit.
@@ -387,8 +390,58 @@ AS $function$
                      AND k.convalidated AND pg_get_constraintdef(k.oid) = definition);
 $function$;
 
--- Preflight: nothing has changed yet. Every table and column must be there, and no row may block a
--- constraint that is about to be set or added.
+-- The current type accepts every value of the target type and more: kept as it is, so that nothing is cut.
+CREATE FUNCTION pg_temp.chatflow_wider(current_type text, target text)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+AS $function$
+    SELECT CASE
+        WHEN target ~ '^character varying\(\d+\)$' THEN
+            current_type IN ('text', 'character varying')
+            OR (current_type ~ '^character varying\(\d+\)$'
+                AND substring(current_type FROM '\d+')::int > substring(target FROM '\d+')::int)
+        WHEN target ~ '^numeric\(\d+,\d+\)$' THEN
+            current_type = 'numeric'
+            OR (current_type ~ '^numeric\(\d+,\d+\)$'
+                AND substring(current_type FROM ',(\d+)')::int >= substring(target FROM ',(\d+)')::int
+                AND substring(current_type FROM '\((\d+)')::int - substring(current_type FROM ',(\d+)')::int
+                    >= substring(target FROM '\((\d+)')::int - substring(target FROM ',(\d+)')::int)
+        WHEN target = 'integer' THEN current_type = 'bigint'
+        ELSE false
+    END;
+$function$;
+
+-- The type change that converges the column: none (wider), the UTC reading of a timestamp, or a cast.
+CREATE FUNCTION pg_temp.chatflow_type_change(current_type text, target text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $function$
+    SELECT CASE
+        WHEN current_type = target OR pg_temp.chatflow_wider(current_type, target) THEN 'none'
+        WHEN current_type LIKE 'timestamp% without time zone' AND target = 'timestamp with time zone' THEN 'utc'
+        ELSE 'cast'
+    END;
+$function$;
+
+-- The value (as text, of type from_type) would not come out of a cast to to_type unchanged.
+CREATE FUNCTION pg_temp.chatflow_cast_changes(v text, from_type text, to_type text)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $function$
+DECLARE
+    converted text;
+BEGIN
+    EXECUTE format('SELECT $1::%s::%s::text', from_type, to_type) INTO converted USING v;
+    RETURN converted IS DISTINCT FROM v;
+EXCEPTION WHEN others THEN
+    RETURN true;
+END
+$function$;
+
+-- Preflight: nothing has changed yet. Every table and column must be there, no type change may alter a
+-- stored value, and no row may block a constraint that is about to be set or added.
 DO $$
 DECLARE
     r record;
@@ -407,6 +460,29 @@ BEGIN
             MESSAGE = format(E'chatflow-db: cannot converge the schema:\n  %s', array_to_string(problems, E'\n  ')),
             HINT = 'Nothing was changed.';
     END IF;
+
+    -- A cast that changes a value (rounding, cutting, normalising) or fails counts the row.
+    FOR r IN SELECT s.*, format_type(a.atttypid, a.atttypmod) AS current_type
+             FROM chatflow_columns s
+             JOIN pg_attribute a ON a.attrelid = format('public.%I', s.table_name)::regclass
+                                AND a.attname = s.column_name
+             WHERE pg_temp.chatflow_type_change(format_type(a.atttypid, a.atttypmod), s.type) = 'cast'
+             ORDER BY s.table_name, s.column_name LOOP
+        BEGIN
+            EXECUTE format('SELECT count(*) FROM public.%1$I WHERE %2$I IS NOT NULL
+                            AND %2$I::%3$s::text IS DISTINCT FROM %2$I::text',
+                           r.table_name, r.column_name, r.type) INTO blocking;
+        EXCEPTION WHEN others THEN
+            -- Some value does not convert at all: count them one by one.
+            EXECUTE format('SELECT count(*) FROM public.%1$I WHERE %2$I IS NOT NULL
+                            AND pg_temp.chatflow_cast_changes(%2$I::text, %3$L, %4$L)',
+                           r.table_name, r.column_name, r.current_type, r.type) INTO blocking;
+        END;
+        IF blocking > 0 THEN
+            problems := problems || format('%s.%s: %s rows would change converting %s to %s',
+                                           r.table_name, r.column_name, blocking, r.current_type, r.type);
+        END IF;
+    END LOOP;
 
     FOR r IN SELECT s.* FROM chatflow_columns s
              JOIN pg_attribute a ON a.attrelid = format('public.%I', s.table_name)::regclass
@@ -456,7 +532,7 @@ BEGIN
 
     IF cardinality(problems) > 0 THEN
         RAISE EXCEPTION USING
-            MESSAGE = format(E'chatflow-db: existing rows block %s constraint(s) of the ChatFlow schema:\n  %s',
+            MESSAGE = format(E'chatflow-db: existing rows block %s change(s) of the ChatFlow schema:\n  %s',
                              cardinality(problems), array_to_string(problems, E'\n  ')),
             HINT = 'Nothing was changed and no row was deleted. Fix or remove these rows, then migrate again.';
     END IF;
@@ -479,12 +555,11 @@ BEGIN
                                     AND a.attname = s.column_name
                  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                  WHERE s.table_name = t.table_name LOOP
-            IF r.current_type <> r.type THEN
+            IF pg_temp.chatflow_type_change(r.current_type, r.type) <> 'none' THEN
                 steps := steps || format('ALTER COLUMN %I DROP DEFAULT', r.column_name)
                                || format('ALTER COLUMN %1$I TYPE %2$s USING %1$I%3$s', r.column_name, r.type,
-                                         CASE WHEN r.current_type = 'timestamp without time zone'
-                                                   AND r.type = 'timestamp with time zone'
-                                              THEN $q$ AT TIME ZONE 'UTC'$q$
+                                         CASE pg_temp.chatflow_type_change(r.current_type, r.type)
+                                              WHEN 'utc' THEN $q$ AT TIME ZONE 'UTC'$q$
                                               ELSE '::' || r.type END);
                 IF r.default_expr IS NOT NULL THEN
                     steps := steps || format('ALTER COLUMN %I SET DEFAULT %s', r.column_name, r.default_expr);
@@ -660,9 +735,22 @@ BEGIN
              ORDER BY 2, 1 LOOP
         RAISE NOTICE 'chatflow-db: column %.% is not part of the ChatFlow schema; left in place', r.table_name, r.attname;
     END LOOP;
+    FOR r IN SELECT s.table_name, s.column_name, s.type, format_type(a.atttypid, a.atttypmod) AS current_type
+             FROM chatflow_columns s
+             JOIN pg_attribute a ON a.attrelid = format('public.%I', s.table_name)::regclass
+                                AND a.attname = s.column_name
+             WHERE format_type(a.atttypid, a.atttypmod) <> s.type
+               AND pg_temp.chatflow_wider(format_type(a.atttypid, a.atttypmod), s.type)
+             ORDER BY 1, 2 LOOP
+        RAISE NOTICE 'chatflow-db: column %.% is %, wider than % in the ChatFlow schema; left as it is so that no value is cut',
+            r.table_name, r.column_name, r.current_type, r.type;
+    END LOOP;
 END
 $$;
 
+DROP FUNCTION pg_temp.chatflow_cast_changes(text, text, text);
+DROP FUNCTION pg_temp.chatflow_type_change(text, text);
+DROP FUNCTION pg_temp.chatflow_wider(text, text);
 DROP FUNCTION pg_temp.chatflow_fk_ok(text, text, text, text);
 DROP FUNCTION pg_temp.chatflow_same_constraint(text, text, text);
 DROP FUNCTION pg_temp.chatflow_constraint_ok(text, text, text);

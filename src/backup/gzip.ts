@@ -10,9 +10,8 @@
  * pg_dump through the pipe).
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import { minorGc, minorGcFunction } from '../lib/gc.js';
 
 export interface ParallelGzipOptions {
   level: number;
@@ -26,12 +25,18 @@ export interface ParallelGzipOptions {
 // Inline (eval) worker: it works from dist/ and from the TypeScript sources under vitest alike.
 // Buffers are transferred, not copied, both ways, and the input buffer comes back for reuse. Each worker
 // is its own V8 heap, which lets dead zlib output buffers (external memory) pile up to tens of MiB before
-// collecting them; a young-generation GC after each chunk (~0.05 ms) keeps every worker small.
+// collecting them; a young-generation GC after each chunk (~0.05 ms) keeps every worker small. The worker
+// never sets V8 flags itself (they are process-wide): it has gc only if the main thread could expose it.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { gzipSync } = require('node:zlib');
-require('node:v8').setFlagsFromString('--expose-gc');
-const collect = require('node:vm').runInNewContext('gc');
+let collect = () => undefined;
+if (workerData.gc) {
+  try {
+    const gc = require('node:vm').runInNewContext('typeof gc === "function" ? gc : undefined');
+    if (typeof gc === 'function') collect = gc;
+  } catch {}
+}
 parentPort.on('message', ({ id, input, length }) => {
   try {
     let out = gzipSync(new Uint8Array(input, 0, length), { level: workerData.level });
@@ -43,10 +48,6 @@ parentPort.on('message', ({ id, input, length }) => {
   }
 });
 `;
-
-setFlagsFromString('--expose-gc');
-const exposedGc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
-const minorGc = (): void => exposedGc({ type: 'minor' });
 
 interface Job {
   id: number;
@@ -77,7 +78,7 @@ class GzipPool {
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { level },
+        workerData: { level, gc: minorGcFunction() !== undefined },
         resourceLimits: { maxYoungGenerationSizeMb: 4 },
       });
       worker.on(

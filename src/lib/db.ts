@@ -21,6 +21,10 @@ export function clientOptions(db: DatabaseConfig, database = db.database): pg.Cl
     ssl: sslOption(db.sslMode),
     application_name: 'chatflow-db',
     connectionTimeoutMillis: 10_000,
+    // The migration lock and the restore's control connection stay open for a whole job: a peer that
+    // vanished without a FIN (a NAT or load balancer dropping an idle flow) is noticed after ~1 min idle.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 60_000,
   };
 }
 

@@ -2,9 +2,11 @@
  * Runs one migration file and records it.
  *   - Transactional (the default): BEGIN (the file's own, if it has one), SET LOCAL timeouts, each statement,
  *     the tracking row, COMMIT. Any error rolls the whole file back.
- *   - no-transaction: session timeouts, each statement committed on its own, then the tracking row. An
- *     invalid index left by a failed (or an earlier, interrupted) CREATE INDEX CONCURRENTLY is dropped, so
- *     that the statement builds it again instead of IF NOT EXISTS skipping a broken index.
+ *   - no-transaction: session timeouts, each statement committed on its own, then the tracking row. The
+ *     invalid index that a failed (or an earlier, interrupted) CREATE INDEX CONCURRENTLY of the file left is
+ *     dropped, so that the statement builds it again instead of IF NOT EXISTS skipping a broken index. Only
+ *     that index: the one the statement names, on its table, not there before the statement ran (another
+ *     session's invalid index, or one an operator left, is not ours to drop).
  * Statements are sent one at a time (as psql -f does), so an error names the statement's file and line.
  * A lock timeout or deadlock is retried with backoff (the whole file, or the one statement).
  */
@@ -93,17 +95,20 @@ async function applyStatementByStatement(
   logger: Logger,
 ): Promise<number> {
   const started = performance.now();
-  const invalidBefore = new Set(await invalidIndexes(client));
   await client.query(`SET lock_timeout = ${timeouts.lock}; SET statement_timeout = ${timeouts.statement}`);
   for (const statement of file.body) {
     const building = concurrentIndex(statement.text);
     for (let attempt = 0; ; attempt++) {
+      let existing: ReadonlySet<string> = new Set();
       try {
-        if (building) await dropInvalidIndex(client, building, logger);
+        if (building) {
+          await dropInvalidIndex(client, building, logger);
+          existing = new Set(await namedIndexes(client, building, false));
+        }
         await client.query(statement.text);
         break;
       } catch (error) {
-        const dropped = await dropNewInvalidIndexes(client, invalidBefore, logger);
+        const dropped = building ? await dropLeftInvalidIndex(client, building, existing, logger) : [];
         if (await retried(error, attempt, settings, logger, file, statement)) continue;
         const cleanup =
           dropped.length > 0 ? ` The invalid index it left (${dropped.join(', ')}) was dropped.` : '';
@@ -221,23 +226,41 @@ function failure(
   return new JobError(lines.join('\n'));
 }
 
-async function invalidIndexes(client: Client): Promise<string[]> {
-  const { rows } = await client.query<{ name: string }>(
-    'SELECT indexrelid::regclass::text AS name FROM pg_index WHERE NOT indisvalid',
+/**
+ * Oids of the indexes that `target`'s statement names, on its table (resolved with the session's
+ * search_path, as the statement itself is): all of them, or only the invalid ones.
+ */
+async function namedIndexes(
+  client: Client,
+  target: ConcurrentIndex,
+  invalidOnly: boolean,
+): Promise<string[]> {
+  const { rows } = await client.query<{ oid: string }>(
+    `SELECT i.indexrelid::text AS oid
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE c.relname = $1 AND i.indrelid = to_regclass($2) AND (NOT $3 OR NOT i.indisvalid)`,
+    [target.index, target.table, invalidOnly],
   );
-  return rows.map((row) => row.name);
+  return rows.map((row) => row.oid);
+}
+
+/** Drops an index by oid; returns its name as this session spells it, or undefined if it is gone. */
+async function dropIndex(client: Client, oid: string): Promise<string | undefined> {
+  const { rows } = await client.query<{ name: string }>(
+    'SELECT oid::regclass::text AS name FROM pg_class WHERE oid = $1::oid',
+    [oid],
+  );
+  const name = rows[0]?.name;
+  if (name === undefined) return undefined;
+  await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+  return name;
 }
 
 /** Drops an invalid index left by an interrupted run of the CREATE INDEX CONCURRENTLY about to run. */
 async function dropInvalidIndex(client: Client, target: ConcurrentIndex, logger: Logger): Promise<void> {
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT i.indexrelid::regclass::text AS name
-       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-      WHERE NOT i.indisvalid AND c.relname = $1 AND i.indrelid = to_regclass($2)`,
-    [target.index, target.table],
-  );
-  for (const { name } of rows) {
-    await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+  for (const oid of await namedIndexes(client, target, true)) {
+    const name = await dropIndex(client, oid);
+    if (name === undefined) continue;
     logger.warn(
       { index: name },
       `dropped the invalid index ${name} (an interrupted build) before building it again`,
@@ -245,16 +268,19 @@ async function dropInvalidIndex(client: Client, target: ConcurrentIndex, logger:
   }
 }
 
-async function dropNewInvalidIndexes(
+/** Drops the invalid index that the failed CREATE INDEX CONCURRENTLY `target` left, if it left one. */
+async function dropLeftInvalidIndex(
   client: Client,
-  before: ReadonlySet<string>,
+  target: ConcurrentIndex,
+  existing: ReadonlySet<string>,
   logger: Logger,
 ): Promise<string[]> {
   const dropped: string[] = [];
   try {
-    for (const name of await invalidIndexes(client)) {
-      if (before.has(name)) continue;
-      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+    for (const oid of await namedIndexes(client, target, true)) {
+      if (existing.has(oid)) continue;
+      const name = await dropIndex(client, oid);
+      if (name === undefined) continue;
       logger.warn({ index: name }, `dropped the invalid index ${name} left by the failed statement`);
       dropped.push(name);
     }

@@ -6,6 +6,8 @@
  *   - an applied file whose checksum changed (--allow-changed records the new checksum without running it);
  *   - an applied file that is gone (--allow-missing goes on without it);
  *   - a new file numbered below the highest applied one (--allow-out-of-order applies it anyway).
+ * An applied file whose recorded checksum is an earlier revision that chatflow-db itself shipped is not a
+ * refusal: the runner records the new checksum (see revisions.ts).
  */
 import { UsageError } from '../lib/errors.js';
 import { compareVersions, versionKey } from './file.js';
@@ -31,12 +33,16 @@ export interface PlanOptions {
   allowOutOfOrder?: boolean;
   /** Record the files up to this version as applied without running them (untracked databases only). */
   baseline?: string;
+  /** Checksums of earlier shipped revisions, by file name: accepted in place of the file's own. */
+  earlierRevisions?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface Plan<F extends FileRef> {
   /** Files with a tracking row (changed ones included), in version order. */
   applied: { file: F; row: AppliedRow }[];
   changed: { file: F; row: AppliedRow }[];
+  /** Applied files recorded with an earlier shipped revision's checksum: re-recorded, never refused. */
+  revised: { file: F; row: AppliedRow }[];
   /** Rows whose file is gone. */
   missing: AppliedRow[];
   /** Pending files numbered below the highest applied version. */
@@ -65,7 +71,11 @@ export function planMigrations<F extends FileRef>(
     if (row) applied.push({ file, row });
     else unapplied.push(file);
   }
-  const changed = applied.filter(({ file, row }) => file.checksum !== row.checksum);
+  const isEarlierRevision = ({ file, row }: { file: F; row: AppliedRow }): boolean =>
+    options.earlierRevisions?.get(file.fileName)?.includes(row.checksum) === true;
+  const differing = applied.filter(({ file, row }) => file.checksum !== row.checksum);
+  const revised = differing.filter(isEarlierRevision);
+  const changed = differing.filter((entry) => !isEarlierRevision(entry));
   const missing = rows
     .filter((row) => !fileVersions.has(versionKey(row.version)))
     .sort((a, b) => compareVersions(a.version, b.version));
@@ -105,7 +115,7 @@ export function planMigrations<F extends FileRef>(
       );
     }
   }
-  return { applied, changed, missing, outOfOrder, baseline, pending, refusals };
+  return { applied, changed, revised, missing, outOfOrder, baseline, pending, refusals };
 }
 
 function splitBaseline<F extends FileRef>(

@@ -15,6 +15,7 @@ import { applyMigration, recordBaseline, rerecordChecksums } from './execute.js'
 import { compareVersions, type MigrationFile } from './file.js';
 import { acquireMigrationLock, releaseMigrationLock } from './lock.js';
 import { planMigrations, type AppliedRow, type Plan, type PlanOptions } from './plan.js';
+import { EARLIER_REVISIONS } from './revisions.js';
 import { loadMigrations } from './folder.js';
 import { migrationTemplate, nextMigrationFileName } from './template.js';
 
@@ -112,6 +113,16 @@ export async function migrate(
         'recorded the new checksums of edited migrations (--allow-changed)',
       );
     }
+    if (plan.revised.length > 0) {
+      await rerecordChecksums(
+        client,
+        plan.revised.map(({ file, row }) => ({ version: row.version, checksum: file.checksum })),
+      );
+      logger.info(
+        { files: plan.revised.map(({ file }) => file.fileName) },
+        'recorded the current checksums of migrations applied in an earlier chatflow-db revision',
+      );
+    }
     if (plan.baseline.length > 0) {
       await recordBaseline(client, plan.baseline);
       logger.info(
@@ -159,6 +170,7 @@ export async function migrationStatus(
   try {
     const { kind, plan, refusals } = await readPlan(client, database, files, {}, false);
     const outOfOrder = new Set(plan.outOfOrder);
+    const revised = new Set(plan.revised.map(({ file }) => file));
     const fromRow = (row: AppliedRow) => ({
       appliedAt: row.appliedAt?.toISOString() ?? null,
       durationMs: row.durationMs,
@@ -168,7 +180,7 @@ export async function migrationStatus(
       ...plan.applied.map(({ file, row }): StatusEntry => ({
         version: file.version,
         file: file.fileName,
-        state: file.checksum === row.checksum ? 'applied' : 'changed',
+        state: file.checksum === row.checksum || revised.has(file) ? 'applied' : 'changed',
         ...fromRow(row),
       })),
       ...plan.missing.map((row): StatusEntry => ({
@@ -211,7 +223,7 @@ async function readPlan(
   const inventory = tracked ? undefined : await readInventory(client);
   const kind = inventory ? classifyDatabase(inventory) : 'tracked';
   const rows = tracked ? await readAppliedRows(client) : [];
-  const plan = planMigrations(files, rows, options);
+  const plan = planMigrations(files, rows, { ...options, earlierRevisions: EARLIER_REVISIONS });
   const refusals = [...plan.refusals];
   if (kind === 'unknown' && inventory && options.baseline === undefined) {
     refusals.unshift(unknownDatabaseMessage(database, inventory));

@@ -13,6 +13,7 @@ import {
   schemaFingerprint,
   type LegacyFixture,
 } from '../../helpers/schema.js';
+import { EARLIER_REVISIONS } from '../../../src/migrations/revisions.js';
 import { cli, logs, REAL_MIGRATIONS, reportedError, trackedFiles } from './support.js';
 
 const CHAIN = migrationFiles(REAL_MIGRATIONS).map((path) => path.slice(REAL_MIGRATIONS.length + 1));
@@ -89,6 +90,35 @@ describe('migrate on the real chain', () => {
       await expectSameSchema(name);
     },
   );
+
+  it('goes on from a database that applied the first shipped revision of 007, recording the current checksum', async () => {
+    const name = await database();
+    await applyInit(name);
+    const [earlier] = EARLIER_REVISIONS.get('007_converge_schema.sql') ?? [];
+    expect(earlier).toMatch(/^[0-9a-f]{64}$/);
+    const current = await withDb(name, async (client) => {
+      const { rows } = await client.query<{ checksum: string }>(
+        `UPDATE chatflow_db.schema_migrations SET checksum = $1 WHERE name = '007_converge_schema.sql'
+           RETURNING (SELECT checksum FROM chatflow_db.schema_migrations WHERE name = '007_converge_schema.sql')`,
+        [earlier],
+      );
+      return rows[0]?.checksum;
+    });
+    expect(current).not.toBe(earlier);
+
+    const result = await cli(name, ['migrate']);
+    expect(result.stderr).not.toContain('was edited after it was applied');
+    expect(result.code).toBe(0);
+    const recorded = await withDb(name, async (client) => {
+      const { rows } = await client.query<{ checksum: string }>(
+        `SELECT checksum FROM chatflow_db.schema_migrations WHERE name = '007_converge_schema.sql'`,
+      );
+      return rows[0]?.checksum;
+    });
+    expect(recorded).toBe(current);
+    expect((await cli(name, ['status'])).code).toBe(0);
+    await expectSameSchema(name);
+  });
 
   it("stops on a legacy row that blocks a new constraint, naming file, line and PostgreSQL's message; earlier files stay applied", async () => {
     const name = await database();

@@ -1,5 +1,6 @@
 /**
- * There is no Docker engine in CI, so the Dockerfile and the compose files are held against the code:
+ * The Dockerfile and the compose files held against the code, without Docker (`npm run test:container`
+ * builds and runs them; this runs everywhere, in seconds):
  * the entrypoint is the package's bin, the default command exists, the health check hits the server's
  * path and port, every variable the compose files set is a setting the config knows, mounts exist.
  */
@@ -67,7 +68,13 @@ const globalArgs = new Map(
 const resolveArgs = (text: string): string =>
   text.replace(/\$\{(\w+)\}/g, (_, name: string) => globalArgs.get(name) ?? '');
 const runtimeImage = resolveArgs(find(runtime, 'FROM')[0]?.args.split(/\s+/)[0] ?? '');
-const pgMajor = /^postgres:(\d+)/.exec(runtimeImage)?.[1];
+const runtimeArgs = new Map(
+  find(runtime, 'ARG').map((i) => {
+    const [name = '', value = ''] = i.args.split('=');
+    return [name, value];
+  }),
+);
+const pgMajor = runtimeArgs.get('PG_MAJOR');
 
 function jsonForm(instruction: Instruction | undefined): unknown {
   expect(instruction, 'instruction present').toBeDefined();
@@ -88,16 +95,39 @@ function registeredCommands(): string[] {
 const healthPortDefault = SETTINGS.find((s) => s.name === 'HEALTH_PORT')?.default;
 
 describe('Dockerfile', () => {
-  it('is multi-stage: build, production dependencies, then the runtime on the official postgres image', () => {
+  it('is multi-stage: build, production dependencies, then a runtime on plain Debian (no PostgreSQL server image)', () => {
     expect(lastStage).toBeGreaterThanOrEqual(2);
-    expect(runtimeImage).toMatch(/^postgres:\d+-bookworm$/);
-    expect(Number(pgMajor)).toBeGreaterThanOrEqual(16);
+    expect(runtimeImage).toBe('debian:bookworm-slim');
+    expect(globalArgs.get('NODE_IMAGE')).toBe('node:24-bookworm-slim');
     const all = instructions.map((i) => `${i.keyword} ${i.args}`).join('\n');
     expect(all).toMatch(/npm ci --ignore-scripts/);
     expect(all).toMatch(/npx tsc -p/);
     expect(all).toMatch(/npm ci --omit=dev --ignore-scripts/);
     expect(find(runtime, 'COPY').some((i) => /--from=\S+ \/usr\/local\/bin\/node /.test(i.args))).toBe(true);
     expect(find(runtime, 'COPY').some((i) => /--from=\S+ \/app\/node_modules/.test(i.args))).toBe(true);
+  });
+
+  it("installs the client tools of the PG_MAJOR build argument only, Debian's or PGDG's, and puts them first on PATH", () => {
+    expect(Number(pgMajor)).toBeGreaterThanOrEqual(17);
+    const runs = find(runtime, 'RUN')
+      .map((i) => i.args)
+      .join('\n');
+    expect(runs).toContain('apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}"');
+    expect(runs).not.toMatch(/postgresql-\$\{PG_MAJOR\}[^-]|postgresql-\d/);
+    expect(runs).toContain('/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y');
+    expect(runs).toContain('rm -rf /var/lib/apt/lists/*');
+    expect(runs).toMatch(/pg_dump --version \| grep -q " \$\{PG_MAJOR\}\\."/);
+    expect(find(runtime, 'ENV').map((i) => i.args)).toContain(
+      'PATH=/usr/lib/postgresql/${PG_MAJOR}/bin:$PATH',
+    );
+  });
+
+  it('is a sidecar only: no VOLUME, no server port, no `# syntax` frontend to pull, no package that installs nothing', () => {
+    const text = read('Dockerfile');
+    expect(text).not.toMatch(/^#\s*syntax=/m);
+    expect(find(instructions, 'VOLUME')).toEqual([]);
+    expect(text).not.toContain('libstdc++');
+    expect(find(runtime, 'FROM')[0]?.args).not.toMatch(/postgres/);
   });
 
   it('ENTRYPOINT is the package bin, linked onto PATH', () => {
@@ -206,10 +236,10 @@ function interpolate(value: string): string {
   );
 }
 
-/** Variables the official postgres and MinIO images read. */
+/** Variables the official postgres and the Versity Gateway images read. */
 const IMAGE_VARIABLES: Record<string, RegExp> = {
   postgres: /^(POSTGRES_(USER|PASSWORD|DB|INITDB_ARGS|INITDB_WALDIR|HOST_AUTH_METHOD)(_FILE)?|PGDATA)$/,
-  minio: /^MINIO_[A-Z_]+$/,
+  s3: /^(ROOT_ACCESS_KEY_ID|ROOT_SECRET_ACCESS_KEY|VGW_[A-Z_]+)$/,
 };
 const settingNames = new Set(SETTINGS.map((s) => s.name));
 const secretNames = new Set(SETTINGS.filter((s) => s.secret).map((s) => s.name));
@@ -225,6 +255,7 @@ for (const file of ['docker-compose.yml', 'docker-compose.prod.yml']) {
 
   describe(file, () => {
     it('has a postgres service of the same major as the image, healthy by pg_isready, with the initdb script', () => {
+      // pg_dump must be at least as new as the server: the image's default major is the server's.
       expect(postgres?.image).toBe(`postgres:${pgMajor}-bookworm`);
       expect(JSON.stringify(postgres?.healthcheck?.test)).toContain('pg_isready');
       const initdb = postgres?.volumes?.find((v) => v.includes('/docker-entrypoint-initdb.d/'));
@@ -245,7 +276,7 @@ for (const file of ['docker-compose.yml', 'docker-compose.prod.yml']) {
         expect(secret.file).toMatch(/^\.\/secrets\//);
     });
 
-    it('sets only variables the config knows (or the postgres/MinIO images read), all in the README', () => {
+    it('sets only variables the config knows (or the postgres/S3 images read), all in the README', () => {
       for (const [name, service] of services) {
         const keys = Object.keys(environment(service));
         if (ours(service)) {
@@ -256,7 +287,7 @@ for (const file of ['docker-compose.yml', 'docker-compose.prod.yml']) {
             expect(readme, `README mentions ${base}`).toContain(`\`${base}\``);
           }
         } else {
-          const allowed = IMAGE_VARIABLES[name.startsWith('minio') ? 'minio' : name];
+          const allowed = IMAGE_VARIABLES[name];
           expect(allowed, `${name} is a known image`).toBeDefined();
           for (const key of keys) expect(key, `${name}: ${key}`).toMatch(allowed ?? /^$/);
         }
@@ -286,6 +317,13 @@ for (const file of ['docker-compose.yml', 'docker-compose.prod.yml']) {
       ).toBeGreaterThanOrEqual(10);
     });
 
+    it('has no key Compose v1.29 refuses (top-level name:)', () => {
+      expect(Object.keys(compose)).not.toContain('name');
+      expect(
+        Object.keys(compose).every((key) => ['services', 'volumes', 'networks', 'secrets'].includes(key)),
+      ).toBe(true);
+    });
+
     it('uses the health and metrics paths the server serves', () => {
       expect([HEALTH_PATH, METRICS_PATH]).toEqual(['/healthz', '/metrics']);
     });
@@ -297,16 +335,53 @@ describe('docker-compose.yml (fresh deployment)', () => {
   const sidecar = compose.services['chatflow-db'];
   const env = environment(sidecar ?? {});
 
-  it('creates the bucket the sidecar writes to before the sidecar starts', () => {
-    const init = compose.services['minio-init'];
-    expect(sidecar?.depends_on?.['minio-init']?.condition).toBe('service_completed_successfully');
-    expect(init?.depends_on?.minio?.condition).toBe('service_healthy');
-    expect(JSON.stringify(init?.entrypoint)).toContain(`mb --ignore-existing local/${env.S3_BUCKET}`);
-    expect(env.S3_ENDPOINT).toBe('http://minio:9000');
-    expect(env.S3_FORCE_PATH_STYLE).toBe('true');
-    expect(interpolate(env.AWS_ACCESS_KEY_ID ?? '')).toBe(
-      interpolate(String(environment(compose.services.minio ?? {}).MINIO_ROOT_USER)),
+  it("has an S3 server that makes the sidecar's bucket before it starts, healthy before the sidecar starts", () => {
+    const s3 = compose.services.s3;
+    expect(sidecar?.depends_on?.s3?.condition).toBe('service_healthy');
+    expect(JSON.stringify(s3?.entrypoint)).toContain(
+      `mkdir -p /data/${env.S3_BUCKET} && exec versitygw posix /data`,
     );
+    expect(s3?.volumes).toContain('s3-data:/data');
+    expect(JSON.stringify(s3?.healthcheck?.test)).toContain('/health');
+    const s3env = environment(s3 ?? {});
+    expect(env.S3_ENDPOINT).toBe(`http://s3:${s3env.VGW_PORT?.replace(':', '')}`);
+    expect(env.S3_FORCE_PATH_STYLE).toBe('true');
+    expect(interpolate(env.AWS_ACCESS_KEY_ID ?? '')).toBe(interpolate(s3env.ROOT_ACCESS_KEY_ID ?? 'unset'));
+    expect(interpolate(env.AWS_SECRET_ACCESS_KEY ?? '')).toBe(
+      interpolate(s3env.ROOT_SECRET_ACCESS_KEY ?? 'unset'),
+    );
+  });
+
+  it("matches chatflow-db.env.example, which the README's one-shot commands use", () => {
+    const example = Object.fromEntries(
+      read('chatflow-db.env.example')
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    ) as Record<string, string>;
+    for (const key of Object.keys(example)) expect(settingNames.has(key), `${key} is a setting`).toBe(true);
+    for (const key of [
+      'PGHOST',
+      'PGUSER',
+      'PGPASSWORD',
+      'PGDATABASE',
+      'BACKUP_DIR',
+      'S3_BUCKET',
+      'S3_ENDPOINT',
+    ]) {
+      expect(example[key], key).toBe(interpolate(env[key] ?? ''));
+    }
+    expect(readme).toContain('--env-file chatflow-db.env ');
+    expect(readme).toContain('cp chatflow-db.env.example chatflow-db.env');
+    const gitignore = read('.gitignore').split('\n');
+    for (const ignored of ['.env', 'chatflow-db.env', 'secrets/']) expect(gitignore).toContain(ignored);
+  });
+
+  it('pins every image to a version (no :latest, no untagged image)', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(service.image, `${name} has an image`).toMatch(/^[\w./-]+:[\w.-]+$/);
+      expect(service.image).not.toMatch(/:latest$/);
+    }
   });
 
   it('keeps local backups on a named volume at /backups', () => {
@@ -335,5 +410,10 @@ describe('docker-compose.prod.yml (secrets)', () => {
       expect(compose.secrets?.[secret]).toBeDefined();
     }
     expect(env.S3_ENDPOINT).toBeUndefined();
+  });
+
+  it('pins every image', () => {
+    for (const service of Object.values(compose.services))
+      expect(service.image).not.toMatch(/:latest$|^[^:]+$/);
   });
 });

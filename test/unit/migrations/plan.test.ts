@@ -127,6 +127,22 @@ describe('planMigrations', () => {
     expect(refusal).toContain('--allow-changed');
   });
 
+  it('accepts an earlier shipped revision of a file: no refusal, its checksum is to be re-recorded', () => {
+    const revisions = new Map([['001_m001.sql', ['b'.repeat(64)]]]);
+    const plan = planMigrations([file('001', 'a'.repeat(64))], [row('001', 'b'.repeat(64))], {
+      earlierRevisions: revisions,
+    });
+    expect(plan.refusals).toEqual([]);
+    expect(plan.changed).toEqual([]);
+    expect(plan.revised.map(({ file }) => file.fileName)).toEqual(['001_m001.sql']);
+    // Any other edit is still refused.
+    const edited = planMigrations([file('001', 'a'.repeat(64))], [row('001', 'c'.repeat(64))], {
+      earlierRevisions: revisions,
+    });
+    expect(edited.refusals).toHaveLength(1);
+    expect(edited.revised).toEqual([]);
+  });
+
   it('names the missing and the out-of-order files with their overrides', () => {
     const { refusals } = planMigrations([file('002'), file('004')], [row('001'), row('003')]);
     expect(refusals.join('\n')).toMatch(

@@ -1,0 +1,49 @@
+/**
+ * An explicit young-generation garbage collection, when the runtime lets us have one.
+ *
+ * Node exposes `gc` only with `--expose-gc`; we turn that flag on at run time with `v8.setFlagsFromString`.
+ * That call is not always allowed: with `--freeze-flags-after-init` V8 aborts the whole process (an
+ * uncatchable fatal error) instead of throwing. So the flag is only set when the flags are not frozen, only
+ * when a caller first asks (importing a module never touches V8's flags), and any refusal means "no
+ * explicit GC": V8 then collects on its own schedule, with a higher peak of external memory, nothing worse.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+export type MinorGc = () => void;
+
+let cached: MinorGc | null | undefined;
+
+/** V8 flags cannot change after start-up: setting one would abort the process. */
+export function v8FlagsFrozen(execArgv: readonly string[] = process.execArgv): boolean {
+  return execArgv.some((arg) => /^--freeze[-_]flags[-_]after[-_]init$/.test(arg));
+}
+
+/** A function running a minor GC, or undefined when the runtime refuses to expose one. */
+export function minorGcFunction(): MinorGc | undefined {
+  if (cached === undefined) cached = lookup() ?? null;
+  return cached ?? undefined;
+}
+
+/** Runs a minor GC if one is available; does nothing otherwise. */
+export function minorGc(): void {
+  minorGcFunction()?.();
+}
+
+function lookup(): MinorGc | undefined {
+  const existing = (globalThis as { gc?: unknown }).gc;
+  if (typeof existing === 'function') return wrap(existing);
+  if (v8FlagsFrozen()) return undefined;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
+    return typeof gc === 'function' ? wrap(gc) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function wrap(gc: unknown): MinorGc {
+  const collect = gc as (options?: { type: 'minor' | 'major' }) => void;
+  return () => collect({ type: 'minor' });
+}
