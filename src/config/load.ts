@@ -54,9 +54,11 @@ export interface Config {
     progressIntervalMs: number;
     schedule: string;
     onStart: boolean;
+    /** BACKUP_TIMEOUT: a backup running longer is stopped and failed. */
+    timeoutMs: number;
   };
   retention: RetentionConfig;
-  server: { healthPort: number; healthHost: string };
+  server: { healthPort: number; healthHost: string; statusPage: boolean };
   notify: { webhookUrl: string | undefined; onSuccess: boolean; timeoutMs: number; retries: number };
   drill: {
     /** DRILL_SCHEDULE; undefined: `start` runs no drills. */
@@ -157,6 +159,7 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
       progressIntervalMs: value('BACKUP_PROGRESS_INTERVAL'),
       schedule,
       onStart: value('BACKUP_ON_START'),
+      timeoutMs: value('BACKUP_TIMEOUT'),
     },
     retention: {
       keepLast: value('BACKUP_KEEP_LAST'),
@@ -168,6 +171,7 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
     server: {
       healthPort: value('HEALTH_PORT'),
       healthHost: value('HEALTH_HOST'),
+      statusPage: value('STATUS_PAGE'),
     },
     notify: {
       webhookUrl,

@@ -173,6 +173,12 @@ export const SETTING_ROWS = {
     description: 'Cron expression (node-cron, optional seconds field) of scheduled backups, in TZ.',
     schema: cron,
   }),
+  BACKUP_TIMEOUT: row({
+    default: '21600',
+    description:
+      'Seconds a backup (`backup`, or a run of `start`) may take; then pg_dump is killed, uploads are aborted, nothing is stored and it counts as failed (and is notified). 21600 = 6 h.',
+    schema: seconds(1),
+  }),
   BACKUP_ON_START: row({
     default: 'false',
     description: '`start` takes a backup right after migrating.',
@@ -220,13 +226,19 @@ export const SETTING_ROWS = {
   // Sidecar
   HEALTH_PORT: row({
     default: '8080',
-    description: 'Port of /healthz and /metrics (`start`); 0 disables the server.',
+    description: 'Port of /livez, /healthz, /metrics and the status page (`start`); 0 disables the server.',
     schema: integer(0, 65535),
   }),
   HEALTH_HOST: row({
     default: '0.0.0.0',
     description: 'Address the health server listens on.',
     schema: text,
+  }),
+  STATUS_PAGE: row({
+    default: 'true',
+    description:
+      'Serve the read-only status page (`/`) and its JSON (`/api/status`) on the health server; `false`: both 404.',
+    schema: boolean,
   }),
   NOTIFY_WEBHOOK_URL: row({
     description: 'JSON POST on each failure (and success with NOTIFY_ON_SUCCESS).',

@@ -40,6 +40,8 @@ export interface DrillSetupDeps {
   stores: readonly Storage[];
   notifier: Notifier;
   backups: SidecarState;
+  /** Called after each drill that left a record. */
+  onDrill?: () => void;
 }
 
 /** Drops scratch databases of drills that are no longer running, on the drill server; never fails start. */
@@ -88,9 +90,15 @@ export function setUpDrills(config: Readonly<Config>, deps: DrillSetupDeps): Sid
             state,
             notifier: deps.notifier,
             database: config.database.database,
-            drill: async (signal) =>
-              (await drill(config, { logger, clock, stores, referenceCache }, { name: 'latest', signal }))
-                .record,
+            drill: async (signal) => {
+              const result = await drill(
+                config,
+                { logger, clock, stores, referenceCache },
+                { name: 'latest', signal },
+              );
+              deps.onDrill?.();
+              return result.record;
+            },
             backupRunning: () => deps.backups.running !== undefined,
             tryLock: () => tryBackupLock(config.database),
           },
