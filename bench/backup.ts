@@ -102,7 +102,7 @@ const sh = (script: string, environment: NodeJS.ProcessEnv): Promise<Timed> =>
  * row, so the dump compresses about like real chat data: neither one repeated row nor random hex.
  * All in SQL (generate_series), so even a 1 GB dataset takes a minute or two.
  */
-async function ensureDataset(database: string, sizeMB: number): Promise<void> {
+export async function ensureDataset(database: string, sizeMB: number): Promise<void> {
   const exists = await query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pg_database WHERE datname = '${database}'`,
   );

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- area] [--size N]`: benchmarks against the plain shell pipelines, measured in the
- * same run. Areas: migrate, backup, restore, encryption, soak (encryption and soak only when named).
+ * same run. Areas: migrate, backup, restore, drill, encryption, soak (drill, encryption and soak only when named).
  */
 const args = process.argv.slice(2);
 // Area names are the bare words that are not the value of a `--flag value` pair.
@@ -10,6 +10,7 @@ const areas = args.filter(
 const wanted = areas.length > 0 ? areas : ['migrate', 'backup', 'restore'];
 const modules: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {};
 modules.restore = () => import('./restore.js');
+modules.drill = () => import('./drill.js');
 modules.soak = () => import('./soak.js');
 modules.migrate = () => import('./migrate.js');
 modules.backup = () => import('./backup.js');

@@ -12,7 +12,7 @@ export function formatAge(ms: number): string {
 
 export function formatBackupTable(entries: readonly BackupEntry[], now: Date): string {
   const rows = [
-    ['NAME', 'STORE', 'SIZE', 'AGE', 'MANIFEST', 'ENCRYPTED'],
+    ['NAME', 'STORE', 'SIZE', 'AGE', 'MANIFEST', 'ENCRYPTED', 'LAST DRILL'],
     ...entries.map((e) => [
       e.name,
       e.location,
@@ -20,6 +20,9 @@ export function formatBackupTable(entries: readonly BackupEntry[], now: Date): s
       formatAge(now.getTime() - e.modifiedAt.getTime()),
       e.complete ? 'yes' : 'no (incomplete)',
       e.encrypted ? 'age' : 'no',
+      e.lastDrill
+        ? `${e.lastDrill.ok ? 'passed' : 'FAILED'} ${formatAge(now.getTime() - e.lastDrill.at.getTime())} ago`
+        : '-',
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

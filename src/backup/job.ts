@@ -153,6 +153,10 @@ async function backupUntil(
     latestMigration: source.latestMigration,
     durationMs: dumped.durationMs,
     automatic: options.name === undefined,
+    rowCounts: dumped.rowCounts,
+    schemaVersion: source.schemaVersion,
+    durationSeconds: dumped.durationMs / 1000,
+    sqlBytes: dumped.sqlBytes,
     // The public keys only: a restore names them when no configured identity matches.
     ...(encrypted ? { encryption: { format: 'age', recipients: [...recipients] } } : {}),
   };

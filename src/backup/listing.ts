@@ -15,6 +15,7 @@ import {
   type Manifest,
 } from './manifest.js';
 import { isDefaultName } from './names.js';
+import { DRILL_SUFFIX } from '../drill/record.js';
 
 export interface BackupEntry {
   name: string;
@@ -33,6 +34,10 @@ export interface BackupEntry {
   complete: boolean;
   /** Default-named (`chatflow_backup_YYYYMMDD_HHMMSS_<database>`, or the older shape without the database). */
   defaultNamed: boolean;
+  /** A `<name>.drill.json` (the last restore drill's result) lies next to it. */
+  drilled?: boolean;
+  /** That drill's outcome, once read (readers that show it fill it in: src/drill/record.ts). */
+  lastDrill?: { at: Date; ok: boolean };
 }
 
 export interface ListingDeps {
@@ -57,6 +62,8 @@ export function backupEntries(
 ): BackupEntry[] {
   const archives = new Map<string, StoredObject>();
   const manifests = new Map<string, StoredObject>();
+  // Drill records (`<name>.drill.json`) are sidecar objects of a backup, never backups or manifests.
+  const drills = new Set<string>();
   for (const object of objects) {
     // A name has one archive (backups never reuse a name); should both kinds exist, the encrypted one is
     // listed, and restore reads the kind the manifest names.
@@ -67,6 +74,7 @@ export function backupEntries(
       if (!archives.has(name)) archives.set(name, object);
     } else if (object.name.endsWith(MANIFEST_SUFFIX))
       manifests.set(object.name.slice(0, -MANIFEST_SUFFIX.length), object);
+    else if (object.name.endsWith(DRILL_SUFFIX)) drills.add(object.name.slice(0, -DRILL_SUFFIX.length));
   }
   const entries: BackupEntry[] = [];
   for (const [name, archive] of archives) {
@@ -81,6 +89,7 @@ export function backupEntries(
       modifiedAt: manifest?.modifiedAt ?? archive.modifiedAt,
       complete: manifest !== undefined,
       defaultNamed: isDefaultName(name),
+      drilled: drills.has(name),
     });
   }
   return entries.sort(newestFirst);

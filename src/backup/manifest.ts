@@ -28,6 +28,14 @@ export interface Manifest {
   automatic: boolean;
   /** Present only for an encrypted archive (`<name>.sql.gz.age`): the public keys it was encrypted to. */
   encryption?: ManifestEncryption;
+  // Recorded since the restore drills (all optional: older manifests stay valid).
+  /** Rows per table (`schema.table` as pg_dump spells it), counted from the dump's COPY blocks. */
+  rowCounts?: Record<string, number>;
+  /** Version of the newest applied migration (chatflow_db.schema_migrations), null if untracked. */
+  schemaVersion?: string | null;
+  durationSeconds?: number;
+  /** Bytes of SQL pg_dump wrote (the archive's size uncompressed). */
+  sqlBytes?: number;
 }
 
 export interface ManifestEncryption {

@@ -1,7 +1,8 @@
 /**
  * The backup data path, in one place:
  *
- *   pg_dump (plain SQL) -> count -> parallel gzip [-> age] -> gate -> sha256 + count -> tee -> store.put() x N
+ *   pg_dump (plain SQL) -> count bytes + rows per table -> parallel gzip [-> age] -> gate -> sha256 + count
+ *   -> tee -> store.put() x N
  *
  * Nothing here may lie about success:
  * - pg_dump's exit code and the tail of its stderr are awaited apart from the streams, because its stdout
@@ -28,6 +29,7 @@ import { startProgress } from '../lib/progress.js';
 import { ByteMeter, formatBytes } from '../lib/streams.js';
 import type { Storage } from '../storage/storage.js';
 import { ParallelGzip } from './gzip.js';
+import { CopyRowCounter } from './row-counter.js';
 
 export interface DumpOptions {
   db: DatabaseConfig;
@@ -51,6 +53,8 @@ export interface DumpResult {
   size: number;
   /** Bytes of SQL pg_dump wrote. */
   sqlBytes: number;
+  /** Rows per table, counted from the dump's COPY blocks (row-counter.ts). */
+  rowCounts: Record<string, number>;
   durationMs: number;
 }
 
@@ -87,6 +91,7 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
 
   const dump = spawnPgDump(options.db, controller.signal);
   const sqlMeter = new ByteMeter();
+  const rowCounter = new CopyRowCounter();
   const archiveMeter = new ByteMeter(createHash('sha256'));
   const branches = stores.map(() => new PassThrough({ highWaterMark: 1 << 20 }));
   const progress = startProgress({
@@ -108,6 +113,7 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
       pipeline(
         dump.stdout,
         sqlMeter,
+        rowCounter,
         new ParallelGzip({ level: options.compressionLevel, threads: options.compressionThreads }),
         ...(options.encryptTo?.length ? [createEncryptStream(options.encryptTo)] : []),
         // The end of the archive passes only once pg_dump exited 0: stores commit only complete dumps.
@@ -151,6 +157,7 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
     sha256: archiveMeter.digest(),
     size: archiveMeter.bytes,
     sqlBytes: sqlMeter.bytes,
+    rowCounts: rowCounter.counts,
     durationMs: Date.now() - started,
   };
 }

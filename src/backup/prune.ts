@@ -14,6 +14,7 @@ import { openStores } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { listStore, readManifest } from './listing.js';
 import { manifestName } from './manifest.js';
+import { drillRecordName } from '../drill/record.js';
 import { DEFAULT_NAME_PREFIX } from './names.js';
 import { planRetention, type RetentionBackup, type RetentionDecision } from './retention.js';
 
@@ -83,6 +84,8 @@ export async function prune(
         await store.delete(manifestName(name));
         // The archive as listed: `.sql.gz` or `.sql.gz.age`, retention treats both alike.
         await store.delete(archives.get(name) ?? name);
+        // Its drill record goes with it (a record of nothing would outlive every backup).
+        await store.delete(drillRecordName(name));
         logger.info({ store: store.location, backup: name }, `deleted ${name}`);
         deleted.push(name);
       } catch (error) {

@@ -8,6 +8,8 @@ export interface SourceInfo {
   /** pg_database_size: an upper estimate of the compressed dump, used to size S3 parts. */
   sizeBytes: number;
   latestMigration: string | null;
+  /** Version of that migration (the schema version), or null if untracked. */
+  schemaVersion: string | null;
 }
 
 export async function describeSource(db: DatabaseConfig): Promise<SourceInfo> {
@@ -20,16 +22,19 @@ export async function describeSource(db: DatabaseConfig): Promise<SourceInfo> {
       TRACKING_TABLE,
     ]);
     let latestMigration: string | null = null;
+    let schemaVersion: string | null = null;
     if (tracked.rows[0]?.exists) {
-      const latest = await client.query<{ name: string }>(
-        `SELECT name FROM ${TRACKING_TABLE} ORDER BY version DESC LIMIT 1`,
+      const latest = await client.query<{ name: string; version: string }>(
+        `SELECT name, version FROM ${TRACKING_TABLE} ORDER BY version DESC LIMIT 1`,
       );
       latestMigration = latest.rows[0]?.name ?? null;
+      schemaVersion = latest.rows[0]?.version ?? null;
     }
     return {
       serverVersion: version.rows[0]?.server_version ?? 'unknown',
       sizeBytes: Number(size.rows[0]?.size ?? 0),
       latestMigration,
+      schemaVersion,
     };
   });
 }

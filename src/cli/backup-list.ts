@@ -3,6 +3,7 @@ import type { CommandContext } from './context.js';
 import { formatBackupTable } from '../backup/format.js';
 import { listBackups } from '../backup/listing.js';
 import { systemClock } from '../lib/clock.js';
+import { readLastDrills } from '../drill/record.js';
 import { JobError } from '../lib/errors.js';
 import { LocalStorage, openStores } from '../storage/index.js';
 
@@ -20,6 +21,7 @@ export async function printBackupList(context: CommandContext, options: { json: 
   const entries = await listBackups(context.config(), { stores }).catch((error: unknown) => {
     throw new JobError(`Cannot list backups: ${(error as Error).message}`, { cause: error });
   });
+  await readLastDrills(entries, stores);
   const now = systemClock.now();
   if (options.json) {
     const rows = entries.map((e) => ({
@@ -32,6 +34,7 @@ export async function printBackupList(context: CommandContext, options: { json: 
       modifiedAt: e.modifiedAt.toISOString(),
       ageSeconds: Math.max(0, Math.round((now.getTime() - e.modifiedAt.getTime()) / 1000)),
       manifest: e.complete,
+      lastDrill: e.lastDrill ? { at: e.lastDrill.at.toISOString(), ok: e.lastDrill.ok } : null,
     }));
     context.stdout(JSON.stringify(rows, null, 2));
   } else {

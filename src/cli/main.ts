@@ -36,6 +36,7 @@ const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
   start: async () => (await import('./commands/start.js')).registerStartCommand,
   keygen: async () => (await import('./commands/keygen.js')).registerKeygenCommand,
   doctor: async () => (await import('./commands/doctor.js')).registerDoctorCommand,
+  drill: async () => (await import('./commands/drill.js')).registerDrillCommand,
 };
 
 /** Commands that need no configuration (a broken environment must not stop making a key). */

@@ -65,13 +65,31 @@ export interface Config {
   retention: RetentionConfig;
   server: { healthPort: number; healthHost: string; statusPage: boolean };
   notify: { webhookUrl: string | undefined; onSuccess: boolean; timeoutMs: number; retries: number };
+  drill: {
+    /** DRILL_SCHEDULE; undefined: `start` runs no drills. */
+    schedule: string | undefined;
+    /** The server drills restore into, connected through `database` (a maintenance database). */
+    server: DatabaseConfig;
+    /** 'drill' when DRILL_DATABASE_URL names it, 'configured' for the configured server. */
+    serverKind: 'configured' | 'drill';
+  };
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Prefixes that are ours: an unknown variable under them is a typo worth an error. */
-const OWN_PREFIXES = ['BACKUP_', 'MIGRATE_', 'S3_', 'NOTIFY_', 'HEALTH_', 'APP_DB_', 'DB_WAIT', 'AGE_'];
+const OWN_PREFIXES = [
+  'BACKUP_',
+  'MIGRATE_',
+  'S3_',
+  'NOTIFY_',
+  'HEALTH_',
+  'APP_DB_',
+  'DB_WAIT',
+  'AGE_',
+  'DRILL_',
+];
 
 /** Reads the environment (plus `_FILE` secrets) into a validated, frozen Config. */
 export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount()): Readonly<Config> {
@@ -103,7 +121,7 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
     return result as SettingValue<N>;
   }
 
-  const url = parseDatabaseUrl(values.get('DATABASE_URL'), problems);
+  const url = parseDatabaseUrl('DATABASE_URL', values.get('DATABASE_URL'), problems);
   const user = url.user ?? value('PGUSER');
   const sslMode = read('PGSSLMODE', url.sslMode);
   const database: DatabaseConfig = {
@@ -121,6 +139,19 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
   const localDir = values.get('BACKUP_DIR') ?? (s3 ? undefined : SETTING_ROWS.BACKUP_DIR.default);
   const schedule = value('BACKUP_SCHEDULE');
   const webhookUrl = read('NOTIFY_WEBHOOK_URL');
+  const drillUrl = parseDatabaseUrl('DRILL_DATABASE_URL', values.get('DRILL_DATABASE_URL'), problems);
+  const drillGiven = values.get('DRILL_DATABASE_URL') !== undefined;
+  // What DRILL_DATABASE_URL leaves out comes from the configured connection; the database is a maintenance one.
+  const drillServer: DatabaseConfig = {
+    host: drillUrl.host ?? database.host,
+    port: drillUrl.port ?? database.port,
+    user: drillUrl.user ?? database.user,
+    // The configured password goes along only with the configured user (never to another role).
+    password: drillUrl.user !== undefined ? drillUrl.password : database.password,
+    database: drillUrl.database ?? 'postgres',
+    sslMode: drillUrl.sslMode ?? database.sslMode,
+    waitTimeoutMs: database.waitTimeoutMs,
+  };
 
   const config: Config = {
     database,
@@ -169,6 +200,11 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
       level: value('LOG_LEVEL'),
       format: value('LOG_FORMAT'),
     },
+    drill: {
+      schedule: read('DRILL_SCHEDULE'),
+      server: drillServer,
+      serverKind: drillGiven ? 'drill' : 'configured',
+    },
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -215,17 +251,17 @@ interface UrlParts {
   sslMode?: string;
 }
 
-function parseDatabaseUrl(raw: string | undefined, problems: string[]): UrlParts {
+function parseDatabaseUrl(name: string, raw: string | undefined, problems: string[]): UrlParts {
   if (raw === undefined || raw === '') return {};
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    problems.push('DATABASE_URL must look like postgres://user:password@host:5432/database');
+    problems.push(`${name} must look like postgres://user:password@host:5432/database`);
     return {};
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    problems.push(`DATABASE_URL must start with postgres:// or postgresql:// (got "${url.protocol}//")`);
+    problems.push(`${name} must start with postgres:// or postgresql:// (got "${url.protocol}//")`);
     return {};
   }
   // A raw % (a password that was not percent-encoded) cannot be decoded: say how to write it.

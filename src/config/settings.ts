@@ -223,6 +223,19 @@ export const SETTING_ROWS = {
     description: 'Keep the newest backup of each of the last N months.',
     schema: integer(0),
   }),
+  // Restore drills
+  DRILL_SCHEDULE: row({
+    description:
+      'Cron expression (in TZ) of restore drills of the newest backup by `start`; unset: no scheduled drills.',
+    schema: cron,
+  }),
+  DRILL_DATABASE_URL: row({
+    shown: 'the configured server',
+    description:
+      'postgres://user:password@host:port/maintenance-db of the server drills restore into (parts left out come from the configured connection, its password only when the URL names no user; the database defaults to `postgres`).',
+    secret: true,
+    schema: text,
+  }),
   // Sidecar
   HEALTH_PORT: row({
     default: '8080',

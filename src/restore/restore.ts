@@ -6,7 +6,7 @@
 import type { AgeIdentity } from '../lib/age.js';
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
-import { connect, connectWithWait, libpqEnv, withClient } from '../lib/db.js';
+import { connect, connectWithWait, libpqEnv, withClient, type Client } from '../lib/db.js';
 import { ChatflowError, JobError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { migrate } from '../migrations/runner.js';
@@ -127,29 +127,17 @@ export async function restore(
     const targetExists = await databaseExists(control, target);
     if (targetExists) await assertSessionsCanBeEnded(control, target, config.database.user);
     const knownRoles = await roleNames(control);
-    await dropStaleRestoreRoles(control, logger);
-    const role = await createRestoreRole(control, deps.clock.now());
+    log.info(
+      { database: names.incoming },
+      'restoring into a new database, as a temporary role without privileges; the target stays untouched until the swap',
+    );
     try {
-      log.info(
-        { database: names.incoming, role: role.name },
-        'restoring into a new database, as a temporary role without privileges; the target stays untouched until the swap',
-      );
-      await createDatabase(control, names.incoming, role.name, targetExists ? target : undefined);
-    } catch (error) {
-      await dropRestoreRole(control, role.name, logger);
-      throw error;
-    }
-    try {
-      await checkRoleLogin(config.database, role, names.incoming);
-      const stream = await restoreInto(config, deps, archive, identities, names.incoming, role, knownRoles, {
+      const stream = await loadAsRestoreRole(control, config, deps, archive, identities, {
+        database: names.incoming,
+        like: targetExists ? target : undefined,
+        knownRoles,
         signal: options.signal,
       });
-      await withClient(
-        config.database,
-        (inDatabase) => handOver(control, inDatabase, names.incoming, role.name),
-        names.incoming,
-      );
-      await dropRestoreRole(control, role.name, logger);
       const migrated = await bringUpToDate(config, deps, names.incoming, options.migrate !== false);
       // A SIGINT/SIGTERM during migrations is honoured here, before anything touches the target.
       if (options.signal?.aborted)
@@ -208,7 +196,6 @@ export async function restore(
           `could not drop "${names.incoming}"; drop it by hand (DROP DATABASE … WITH (FORCE))`,
         );
       });
-      await dropRestoreRole(control, role.name, logger);
       if (error instanceof ChatflowError) throw error;
       throw new JobError(
         `Restore of "${archive.name}" failed: ${(error as Error).message}; "${target}" was not changed`,
@@ -220,7 +207,61 @@ export async function restore(
   }
 }
 
-async function restoreInto(
+/**
+ * Creates `database` owned by a temporary role without privileges, loads `archive` into it as that role
+ * (restoreInto), hands everything over to the configured owner and drops the role, on every path. The
+ * archive's SQL therefore never runs with the owner's rights. Shared by restore and the restore drill. On
+ * failure the database may be left behind: the caller drops it.
+ */
+export async function loadAsRestoreRole(
+  control: Client,
+  config: Readonly<Config>,
+  deps: RestoreDeps,
+  archive: Awaited<ReturnType<typeof resolveArchive>>,
+  identities: readonly AgeIdentity[] | undefined,
+  target: {
+    database: string;
+    like: string | undefined;
+    knownRoles: Set<string>;
+    signal: AbortSignal | undefined;
+  },
+): Promise<{ sha256: string; bytes: number; sqlBytes: number }> {
+  await dropStaleRestoreRoles(control, deps.logger);
+  const role = await createRestoreRole(control, deps.clock.now());
+  try {
+    await createDatabase(control, target.database, role.name, target.like);
+    await checkRoleLogin(config.database, role, target.database);
+    const stream = await restoreInto(
+      config,
+      deps,
+      archive,
+      identities,
+      target.database,
+      role,
+      target.knownRoles,
+      { signal: target.signal },
+    );
+    await withClient(
+      config.database,
+      (inDatabase) => handOver(control, inDatabase, target.database, role.name),
+      target.database,
+    );
+    return stream;
+  } catch (error) {
+    // The role cannot be dropped while it owns the half-loaded database.
+    await dropDatabase(control, target.database).catch(() => undefined);
+    throw error;
+  } finally {
+    await dropRestoreRole(control, role.name, deps.logger);
+  }
+}
+
+/**
+ * Loads `archive` into the existing, empty `database` on the server `config.database` names, through the
+ * dump filter, and refuses it (JobError) unless psql, the sha256/size and the closing line agree. Shared
+ * with the restore drill (src/drill/drill.ts), which passes a config pointing at its own server.
+ */
+export async function restoreInto(
   config: Readonly<Config>,
   deps: RestoreDeps,
   archive: Awaited<ReturnType<typeof resolveArchive>>,

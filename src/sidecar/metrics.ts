@@ -3,6 +3,7 @@
  * so the state object stays the single source of truth (counters are re-set from it on each scrape).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DrillState } from './drill-loop.js';
 import type { SidecarState } from './state.js';
 
 export const METRIC_PREFIX = 'chatflow_db_';
@@ -12,7 +13,11 @@ export interface Metrics {
   render(): Promise<string>;
 }
 
-export function createMetrics(state: SidecarState, options: { processMetrics?: boolean } = {}): Metrics {
+export function createMetrics(
+  state: SidecarState,
+  options: { processMetrics?: boolean } = {},
+  drills?: DrillState,
+): Metrics {
   const registry = new Registry();
   const seconds = (date: Date | undefined): number => (date ? date.getTime() / 1000 : 0);
 
@@ -90,6 +95,30 @@ export function createMetrics(state: SidecarState, options: { processMetrics?: b
       this.set(state.pendingMigrations ?? -1);
     },
   });
+  if (drills) {
+    new Gauge({
+      name: `${METRIC_PREFIX}drill_last_success_timestamp_seconds`,
+      help: 'Unix time at which the last successful restore drill finished (0: none recorded).',
+      registers: [registry],
+      collect() {
+        this.set(seconds(drills.lastSuccessAt));
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}drill_duration_seconds`,
+      help: 'Duration of the last restore drill (restore, checks, clean-up).',
+      registers: [registry],
+      collect() {
+        this.set(drills.lastDurationSeconds ?? 0);
+      },
+    });
+    counter(
+      registry,
+      'drill_failures_total',
+      'Failed restore drills since start.',
+      () => drills.failuresTotal,
+    );
+  }
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
 
   return { contentType: registry.contentType, render: () => registry.metrics() };

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../lib/logger.js';
 
-export type NotifyEventName = 'backup.failed' | 'backup.succeeded' | 'prune.failed';
+export type NotifyEventName = 'backup.failed' | 'backup.succeeded' | 'prune.failed' | 'drill.failed';
 
 export interface NotifyPayload {
   source: 'chatflow-db';

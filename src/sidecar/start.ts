@@ -14,6 +14,7 @@ import { connectWithWait } from '../lib/db.js';
 import { JobError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createBackupLoop } from './loop.js';
+import { dropLeftoverScratch, setUpDrills } from './drills.js';
 import { tryBackupLock } from './backup-lock.js';
 import { createMetrics } from './metrics.js';
 import { createNotifier } from './notify.js';
@@ -78,7 +79,9 @@ export async function start(
   const migrated = await untilAborted(migrate(config, { logger }, {}), signal);
   if (migrated === aborted) return undefined;
 
-  // 4. Health, metrics, notifications and the backup loop.
+  await dropLeftoverScratch(config, logger);
+
+  // 4. Health, metrics, notifications, the backup loop and the drill loop.
   const state = createState(clock.now());
   const quietLogger = logger.child({}, { level: logger.levelVal > 40 ? logger.level : 'warn' });
   // The probe's migration check also keeps the whole status for the status page.
@@ -95,6 +98,15 @@ export async function start(
   const notifier = createNotifier(config.notify, { logger });
   // One set of stores (and S3 client) for the life of the sidecar, not one per scheduled run.
   const stores = await openStores(config);
+  const drills = setUpDrills(config, {
+    logger,
+    clock,
+    stores,
+    notifier,
+    backups: state,
+    // The status page reads the drill records; a new one must show.
+    onDrill: () => statusSource.invalidate(),
+  });
   // Freshness is judged from the stores (they survive restarts), read now, after each backup, and when
   // /healthz would be red on an old reading (another replica or a manual backup may have stored one).
   const freshness = createFreshness(stores, config.database.database, () => clock.now());
@@ -131,10 +143,14 @@ export async function start(
           statusSource.invalidate(),
         );
       },
-      tryLock: () => tryBackupLock(config.database),
+      // A backup comes first: a drill in flight is stopped (it cleans up) before the lock is taken.
+      tryLock: async () => {
+        await drills.loop?.interrupt();
+        return tryBackupLock(config.database);
+      },
     },
   );
-  const metrics = createMetrics(state);
+  const metrics = createMetrics(state, {}, drills.state);
   // One health decision for /healthz and the status page; `since` remembers when each area began failing.
   let since = new Map<string, Date>();
   let lastProbe: Awaited<ReturnType<typeof probe>> | undefined;
@@ -145,11 +161,11 @@ export async function start(
       const now = clock.now();
       const due = loop.previousRun(new Date(now.getTime() - healthGraceMs(loop.nextRuns(2))));
       const schedule = { due, next: loop.nextRun(), timeoutMs: config.backup.timeoutMs };
-      return {
-        now,
-        schedule,
-        decision: decideHealth(state, measured, { now, due, timeoutMs: schedule.timeoutMs }),
-      };
+      const decision = decideHealth(state, measured, { now, due, timeoutMs: schedule.timeoutMs });
+      // Restore drills (issue 13): reasons starting with `drill:`.
+      decision.reasons.push(...drills.reasons(now));
+      decision.healthy = decision.reasons.length === 0;
+      return { now, schedule, decision };
     };
     let { now, schedule, decision } = decide();
     const stale =
@@ -176,6 +192,15 @@ export async function start(
       previousBackupSlot: (at) => loop.previousRun(at),
       nextBackup: loop.nextRun(),
       pruneEnabled: retention,
+      ...(drills.loop && config.drill.schedule !== undefined
+        ? {
+            drill: {
+              cron: config.drill.schedule,
+              next: drills.loop.nextRun(),
+              previousSlot: (at: Date) => drills.loop?.previousRun(at),
+            },
+          }
+        : {}),
     }),
     migrations: () => {
       const probed = lastProbe?.migrations;
@@ -187,7 +212,10 @@ export async function start(
     logger,
     async health() {
       const { measured, schedule, decision } = await currentHealth();
-      return { healthy: decision.healthy, body: healthBody(state, measured, decision, schedule) };
+      return {
+        healthy: decision.healthy,
+        body: { ...healthBody(state, measured, decision, schedule), drill: drills.body() },
+      };
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
     ...(config.server.statusPage ? { status: (page: number) => statusSource.status(page) } : {}),
@@ -221,6 +249,7 @@ export async function start(
     logger.info('HEALTH_PORT is 0: no health server');
   }
   loop.start();
+  drills.loop?.start();
   if (config.backup.onStart && !signal.aborted) void loop.runNow('start');
 
   // 5. Run until SIGTERM/SIGINT, then shut down in order: schedule, backup in flight, HTTP, notifications.
@@ -230,7 +259,7 @@ export async function start(
   });
   const stopping = Date.now();
   logger.info('shutting down: no new backups');
-  await loop.stop(BACKUP_ABORT_WAIT_MS);
+  await Promise.all([loop.stop(BACKUP_ABORT_WAIT_MS), drills.loop?.stop(BACKUP_ABORT_WAIT_MS)]);
   await Promise.race([closeServer(server), clockTimeout(1000)]);
   server.closeAllConnections();
   // Notifications in flight get a moment (a dead webhook must not hold the stop up to the deadline).
