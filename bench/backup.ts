@@ -34,7 +34,11 @@ interface Timed {
   seconds: number;
   /** Peak RSS of the process itself (VmHWM), in MiB; undefined for shell pipelines. */
   peakRssMiB?: number;
+  /** CPU seconds (user + system, all threads) of the process, as last seen before it exited. */
+  cpuSeconds?: number;
 }
+
+const TICKS_PER_SECOND = 100;
 
 /** Runs a command; wall time, and the process's own VmHWM read until it exits. Throws on failure. */
 function timed(
@@ -48,12 +52,17 @@ function timed(
     const child = spawn(command, args, { env: environment, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let peakKiB = 0;
+    let cpuTicks = 0;
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-4000)));
     const poll = watchRss
       ? setInterval(() => {
           try {
             const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
             if (hwm) peakKiB = Math.max(peakKiB, Number(hwm[1]));
+            // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime, stime.
+            const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            cpuTicks = Math.max(cpuTicks, Number(fields[11]) + Number(fields[12]));
           } catch {
             // exited between polls
           }
@@ -64,7 +73,12 @@ function timed(
       if (poll) clearInterval(poll);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
-      else resolve(watchRss ? { seconds, peakRssMiB: peakKiB / 1024 } : { seconds });
+      else
+        resolve(
+          watchRss
+            ? { seconds, peakRssMiB: peakKiB / 1024, cpuSeconds: cpuTicks / TICKS_PER_SECOND }
+            : { seconds },
+        );
     });
   });
 }
@@ -369,6 +383,7 @@ interface Row {
   seconds: number;
   bytes?: number;
   rss?: number;
+  cpu?: number;
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -410,6 +425,7 @@ export async function run(args: string[]): Promise<void> {
         seconds: local.seconds,
         bytes: statSync(join(dir, `${name}.sql.gz`)).size,
         rss: local.peakRssMiB,
+        cpu: local.cpuSeconds,
       });
     }
     const s3Env = { ...base, ...s3.env, S3_PREFIX: 'bench/' };
@@ -424,6 +440,7 @@ export async function run(args: string[]): Promise<void> {
           seconds: local.seconds,
           bytes: statSync(join(dir, `${name}.sql.gz`)).size,
           rss: local.peakRssMiB,
+          cpu: local.cpuSeconds,
         });
       }
       // S3 at the default level, as a deployment runs it.
@@ -432,6 +449,7 @@ export async function run(args: string[]): Promise<void> {
         what: `${tag}: backup -> S3 (s3rver, default level ${DEFAULT_LEVEL})`,
         seconds: remote.seconds,
         rss: remote.peakRssMiB,
+        cpu: remote.cpuSeconds,
       });
       const bothName = `bench_both_${++n}`;
       const both = await timed(node, [CLI, 'backup', bothName], { ...s3Env, BACKUP_DIR: dir }, true);
@@ -440,6 +458,7 @@ export async function run(args: string[]): Promise<void> {
         seconds: both.seconds,
         bytes: statSync(join(dir, `${bothName}.sql.gz`)).size,
         rss: both.peakRssMiB,
+        cpu: both.cpuSeconds,
       });
     }
 
@@ -450,7 +469,7 @@ export async function run(args: string[]): Promise<void> {
       `\nbackup benchmark: ${database}, database ${(sqlBytes / 2 ** 20).toFixed(0)} MiB, gzip -6 archive ${(gzipBytes / 2 ** 20).toFixed(1)} MiB`,
     );
     console.log(
-      `${'what'.padEnd(56)} ${'seconds'.padStart(8)} ${'x floor'.padStart(8)} ${'MiB'.padStart(8)} ${'x gzip6'.padStart(8)} ${'peak RSS'.padStart(9)}`,
+      `${'what'.padEnd(56)} ${'seconds'.padStart(8)} ${'x floor'.padStart(8)} ${'MiB'.padStart(8)} ${'x gzip6'.padStart(8)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)}`,
     );
     for (const row of rows) {
       console.log(
@@ -461,6 +480,7 @@ export async function run(args: string[]): Promise<void> {
           (row.bytes !== undefined ? (row.bytes / 2 ** 20).toFixed(1) : '').padStart(8),
           (row.bytes !== undefined ? (row.bytes / gzipBytes).toFixed(3) : '').padStart(8),
           (row.rss !== undefined ? `${row.rss.toFixed(0)} MiB` : '').padStart(9),
+          (row.cpu !== undefined ? row.cpu.toFixed(1) : '').padStart(6),
         ].join(' '),
       );
     }
