@@ -31,9 +31,22 @@ export interface ListingDeps {
 
 /** Backups of one store, newest first; only names starting with `namePrefix` are listed at all. */
 export async function listStore(store: Storage, namePrefix = ''): Promise<BackupEntry[]> {
+  const objects: StoredObject[] = [];
+  for await (const object of store.list(namePrefix)) objects.push(object);
+  return backupEntries(store, objects);
+}
+
+/**
+ * The backups among one store's objects (as `store.list` gives them), newest first. Objects that are
+ * neither an archive nor a manifest (e.g. `<name>.drill.json` records) are not backups and are ignored.
+ */
+export function backupEntries(
+  store: Pick<Storage, 'kind' | 'location'>,
+  objects: Iterable<StoredObject>,
+): BackupEntry[] {
   const archives = new Map<string, StoredObject>();
   const manifests = new Map<string, StoredObject>();
-  for await (const object of store.list(namePrefix)) {
+  for (const object of objects) {
     if (object.name.endsWith(ARCHIVE_SUFFIX))
       archives.set(object.name.slice(0, -ARCHIVE_SUFFIX.length), object);
     else if (object.name.endsWith(MANIFEST_SUFFIX))

@@ -56,7 +56,7 @@ export interface Config {
     onStart: boolean;
   };
   retention: RetentionConfig;
-  server: { healthPort: number; healthHost: string };
+  server: { healthPort: number; healthHost: string; statusPage: boolean };
   notify: { webhookUrl: string | undefined; onSuccess: boolean; timeoutMs: number; retries: number };
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
 }
@@ -147,6 +147,7 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
     server: {
       healthPort: value('HEALTH_PORT'),
       healthHost: value('HEALTH_HOST'),
+      statusPage: value('STATUS_PAGE'),
     },
     notify: {
       webhookUrl,

@@ -207,13 +207,19 @@ export const SETTING_ROWS = {
   // Sidecar
   HEALTH_PORT: row({
     default: '8080',
-    description: 'Port of /healthz and /metrics (`start`); 0 disables the server.',
+    description: 'Port of /healthz, /metrics and the status page (`start`); 0 disables the server.',
     schema: integer(0, 65535),
   }),
   HEALTH_HOST: row({
     default: '0.0.0.0',
     description: 'Address the health server listens on.',
     schema: text,
+  }),
+  STATUS_PAGE: row({
+    default: 'true',
+    description:
+      'Serve the read-only status page (`/`) and its JSON (`/api/status`) on the health server; `false`: both 404.',
+    schema: boolean,
   }),
   NOTIFY_WEBHOOK_URL: row({
     description: 'JSON POST on each failure (and success with NOTIFY_ON_SUCCESS).',

@@ -1,12 +1,25 @@
 /**
- * The sidecar's HTTP server (node:http, no framework): GET /healthz and GET /metrics.
+ * The sidecar's HTTP server (node:http, no framework): GET /healthz and GET /metrics, and (unless
+ * STATUS_PAGE=false) the read-only status page at GET / with its facts as JSON at GET /api/status.
+ * Only GET and HEAD are answered: nothing here starts, deletes or restores anything.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/logger.js';
+import { parsePage, type Status } from './status-model.js';
+import { renderStatusPage } from './status-page.js';
 
 export const HEALTH_PATH = '/healthz';
 export const METRICS_PATH = '/metrics';
+export const STATUS_PAGE_PATH = '/';
+export const STATUS_API_PATH = '/api/status';
+
+/**
+ * The status page's policy, sent as a header (the page repeats it in a meta tag): no script, no frame,
+ * no form target, nothing loaded from anywhere; only the inline stylesheet and data: images.
+ */
+export const STATUS_PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export interface HealthResponse {
   healthy: boolean;
@@ -16,6 +29,8 @@ export interface HealthResponse {
 export interface ServerHandlers {
   health(): Promise<HealthResponse>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** The status page's facts for a page of the backup table; absent when STATUS_PAGE=false (404). */
+  status?: (page: number) => Promise<Status>;
   logger: Logger;
 }
 
@@ -35,7 +50,7 @@ async function handle(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const path = (request.url ?? '/').split('?')[0];
+  const [path, query] = splitUrl(request.url ?? '/');
   try {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return send(response, 405, 'application/json', JSON.stringify({ error: 'method not allowed' }), {
@@ -50,16 +65,33 @@ async function handle(
       const metrics = await handlers.metrics();
       return send(response, 200, metrics.contentType, metrics.body);
     }
-    return send(
-      response,
-      404,
-      'application/json',
-      JSON.stringify({ error: 'not found', paths: [HEALTH_PATH, METRICS_PATH] }),
-    );
+    if (handlers.status && (path === STATUS_PAGE_PATH || path === STATUS_API_PATH)) {
+      const status = await handlers.status(parsePage(new URLSearchParams(query).get('page')));
+      const safety = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+      if (path === STATUS_API_PATH) {
+        return send(response, 200, 'application/json', JSON.stringify(status), safety);
+      }
+      return send(response, 200, 'text/html; charset=utf-8', renderStatusPage(status), {
+        ...safety,
+        'content-security-policy': STATUS_PAGE_CSP,
+        'x-frame-options': 'DENY',
+      });
+    }
+    const paths = [
+      HEALTH_PATH,
+      METRICS_PATH,
+      ...(handlers.status ? [STATUS_PAGE_PATH, STATUS_API_PATH] : []),
+    ];
+    return send(response, 404, 'application/json', JSON.stringify({ error: 'not found', paths }));
   } catch (error) {
     handlers.logger.error({ err: error, path }, 'health server request failed');
     return send(response, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
   }
+}
+
+function splitUrl(url: string): [string, string] {
+  const mark = url.indexOf('?');
+  return mark < 0 ? [url, ''] : [url.slice(0, mark), url.slice(mark + 1)];
 }
 
 function send(

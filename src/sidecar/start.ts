@@ -1,9 +1,9 @@
 /**
  * The sidecar job (`chatflow-db start`), the image's default command. The CLI has already validated the
  * whole configuration (exit 2). Then: wait for the database, apply the application role (when
- * APP_DB_PASSWORD is set), migrate (the migrator's advisory lock makes replicas safe), serve /healthz and
- * /metrics, and back up on BACKUP_SCHEDULE in TZ until SIGTERM/SIGINT. Shutdown aborts a backup in
- * flight (no partial object) and exits 0 within 10 s.
+ * APP_DB_PASSWORD is set), migrate (the migrator's advisory lock makes replicas safe), serve /healthz,
+ * /metrics and the status page, and back up on BACKUP_SCHEDULE in TZ until SIGTERM/SIGINT. Shutdown
+ * aborts a backup in flight (no partial object) and exits 0 within 10 s.
  */
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
@@ -18,10 +18,12 @@ import { createNotifier } from './notify.js';
 import { createProbe, pingDatabase } from './probe.js';
 import { closeServer, createHealthServer, listen } from './server.js';
 import { createState, decideHealth, healthBody, type SidecarState } from './state.js';
+import { trackSince } from './status-model.js';
+import { createStatusSource, createVersionReader, migrationsOf } from './status-source.js';
 import { backup } from '../backup/job.js';
 import { prune } from '../backup/prune.js';
 import { openStores } from '../storage/index.js';
-import { migrate, migrationStatus } from '../migrations/runner.js';
+import { migrate, migrationStatus, type StatusResult } from '../migrations/runner.js';
 import { applyAppRole } from '../roles/apply.js';
 
 /** The whole shutdown (abort, cleanup, close) must fit in Docker's default 10 s stop timeout. */
@@ -68,8 +70,12 @@ export async function start(
   // 4. Health, metrics, notifications and the backup loop.
   const state = createState(clock.now());
   const quietLogger = logger.child({}, { level: logger.levelVal > 40 ? logger.level : 'warn' });
-  const pendingCount = async (): Promise<number> =>
-    (await migrationStatus(config, { logger: quietLogger })).pending.length;
+  // The probe's migration check also keeps the whole status for the status page.
+  let migrations: StatusResult | undefined;
+  const pendingCount = async (): Promise<number> => {
+    migrations = await migrationStatus(config, { logger: quietLogger });
+    return migrations.pending.length;
+  };
   const probe = createProbe(
     { ping: () => pingDatabase(config.database), pending: pendingCount },
     2000,
@@ -86,27 +92,64 @@ export async function start(
       state,
       notifier,
       database: config.database.database,
-      backup: (abortSignal) => backup(config, { logger, clock, stores }, { signal: abortSignal }),
+      backup: (abortSignal) =>
+        backup(config, { logger, clock, stores }, { signal: abortSignal }).finally(() =>
+          statusSource.invalidate(),
+        ),
       prune: async () => {
-        await prune(config, { logger, clock, stores }, { dryRun: false });
+        await prune(config, { logger, clock, stores }, { dryRun: false }).finally(() =>
+          statusSource.invalidate(),
+        );
       },
       tryLock: () => tryBackupLock(config.database),
     },
   );
   const metrics = createMetrics(state);
+  // One health decision for /healthz and the status page; `since` remembers when each area began failing.
+  let since = new Map<string, Date>();
+  let lastProbe: Awaited<ReturnType<typeof probe>> | undefined;
+  const currentHealth = async () => {
+    const measured = await probe();
+    lastProbe = measured;
+    const now = clock.now();
+    const due = loop.previousRun(new Date(now.getTime() - HEALTH_GRACE_MS));
+    const decision = decideHealth(state, measured, due);
+    since = trackSince(since, decision.reasons, now);
+    return { measured, due, decision, since };
+  };
+  const retention = Object.values(config.retention).some((keep) => keep > 0);
+  const statusSource = createStatusSource({
+    config,
+    logger,
+    now: () => clock.now(),
+    stores,
+    async health() {
+      const { decision, since: failingSince } = await currentHealth();
+      return { reasons: decision.reasons, since: failingSince };
+    },
+    schedule: () => ({
+      backupCron: config.backup.schedule,
+      previousBackupSlot: (at) => loop.previousRun(at),
+      nextBackup: loop.nextRun(),
+      pruneEnabled: retention,
+    }),
+    migrations: () => {
+      const probed = lastProbe?.migrations;
+      return migrationsOf(migrations, probed && 'error' in probed ? probed.error : undefined);
+    },
+    versions: createVersionReader(config, quietLogger),
+  });
   const server = createHealthServer({
     logger,
     async health() {
-      const measured = await probe();
-      const now = clock.now();
-      const due = loop.previousRun(new Date(now.getTime() - HEALTH_GRACE_MS));
-      const decision = decideHealth(state, measured, due);
+      const { measured, due, decision } = await currentHealth();
       return {
         healthy: decision.healthy,
         body: healthBody(state, measured, decision, { due, next: loop.nextRun() }),
       };
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
+    ...(config.server.statusPage ? { status: (page: number) => statusSource.status(page) } : {}),
   });
 
   try {
@@ -125,7 +168,9 @@ export async function start(
     );
     logger.info(
       { host: address.address, port: address.port },
-      'health server listening (/healthz, /metrics)',
+      config.server.statusPage
+        ? 'health server listening (/healthz, /metrics, status page at / and /api/status)'
+        : 'health server listening (/healthz, /metrics)',
     );
   } else {
     logger.info('HEALTH_PORT is 0: no health server');

@@ -3,8 +3,9 @@
  * errors or outside requests, shows the verdict, one row and one plot point per backup, fits a phone
  * screen, and pages on. Screenshots at phone and desktop widths go to test-artifacts/.
  *
- * For now the page is rendered from facts built in the test and served by a tiny server; once the sidecar
- * serves GET /, the same checks run against a sidecar with real backups.
+ * First against a real sidecar (`chatflow-db start`) whose stores hold backups made with the CLI; then, for
+ * histories too long to make for real (120 daily backups, a failed drill), against pages rendered from
+ * facts built in the test and served by a tiny server.
  */
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -16,6 +17,13 @@ import { buildStatus, parsePage, type StatusInputs } from '../../../src/sidecar/
 import { renderStatusPage } from '../../../src/sidecar/status-page.js';
 import { ARTIFACTS_DIR, browserSkipReason, launchBrowser, type TestBrowser } from '../../helpers/browser.js';
 import { DAY, NOW, daily, drill, inputs } from '../../helpers/status.js';
+import {
+  BACKUP_NAMES,
+  makeHistory,
+  startSidecar,
+  type RunningSidecar,
+  type StatusHistory,
+} from '../../helpers/status-sidecar.js';
 
 const skip = browserSkipReason();
 if (skip) console.warn(`status page browser test skipped: ${skip}`);
@@ -55,7 +63,74 @@ function watch(page: Page): { problems: string[] } {
   return { problems };
 }
 
-describe.skipIf(skip !== undefined)('status page in chromium', () => {
+describe.skipIf(skip !== undefined)('status page of a real sidecar in chromium', () => {
+  let browser: TestBrowser;
+  let history: StatusHistory;
+  let sidecar: RunningSidecar;
+
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS_DIR, { recursive: true });
+    history = await makeHistory();
+    sidecar = await startSidecar(history);
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sidecar?.process.kill();
+    await history?.close();
+  });
+
+  it('loads without console errors, shows the verdict, the backups and one point per backup', async () => {
+    for (const view of [
+      { name: 'phone', width: 390, height: 844, colorScheme: 'light' as const },
+      { name: 'desktop', width: 1280, height: 900, colorScheme: 'light' as const },
+      { name: 'desktop-dark', width: 1280, height: 900, colorScheme: 'dark' as const },
+    ]) {
+      const page = await browser.context.newPage();
+      const { problems } = watch(page);
+      await page.setViewportSize({ width: view.width, height: view.height });
+      await page.emulateMedia({ colorScheme: view.colorScheme });
+      const response = await page.goto(`${sidecar.url}/`, { waitUntil: 'load' });
+      expect(response?.status()).toBe(200);
+      expect(response?.headers()['content-security-policy']).toContain("default-src 'none'");
+
+      await expect(page.locator('#verdict .word').textContent()).resolves.toBe('All fine');
+      expect(await page.locator('#verdict').isVisible()).toBe(true);
+      const rows = page.locator('tr.backup');
+      expect(await rows.count()).toBe(3);
+      const shown = await Promise.all([0, 1, 2].map((i) => rows.nth(i).getAttribute('data-name')));
+      expect(shown).toEqual([...BACKUP_NAMES].reverse());
+      expect(await rows.first().isVisible()).toBe(true);
+      expect(await page.locator('svg[data-plot="size"] .point').count()).toBe(3);
+      expect(await page.locator('svg[data-plot="duration"] .point').count()).toBe(3);
+      expect(await page.locator('svg[data-plot="drill"] .point').count()).toBe(1);
+      const scrollWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
+      expect(scrollWidth).toBeLessThanOrEqual(view.width);
+
+      await page.screenshot({
+        path: join(ARTIFACTS_DIR, `status-page-sidecar-${view.name}.png`),
+        fullPage: true,
+      });
+      expect(problems).toEqual([]);
+      await page.close();
+    }
+  });
+
+  it('the page links to its JSON, which holds the same backups', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${sidecar.url}/`);
+    await page.getByRole('link', { name: '/api/status' }).click();
+    await page.waitForURL(/\/api\/status$/);
+    const status = JSON.parse((await page.locator('body').textContent()) ?? '') as {
+      backups: { items: { name: string }[] };
+    };
+    expect(status.backups.items.map((item) => item.name)).toEqual([...BACKUP_NAMES].reverse());
+    await page.close();
+  });
+});
+
+describe.skipIf(skip !== undefined)('status page in chromium (rendered from test facts)', () => {
   let browser: TestBrowser;
   const servers: Server[] = [];
 
