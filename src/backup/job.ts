@@ -8,6 +8,7 @@ import { archiveName, manifestName, MANIFEST_FORMAT, serializeManifest, type Man
 import { defaultBackupName, validateBackupName } from './names.js';
 import { dumpToStores } from './pipeline.js';
 import { unlessAborted } from '../lib/abort.js';
+import { formatDuration } from '../lib/duration.js';
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
 import { JobError, UsageError } from '../lib/errors.js';
@@ -29,6 +30,42 @@ export interface BackupOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The backup with its deadline (BACKUP_TIMEOUT): when it passes, the run is aborted like a shutdown
+ * (pg_dump killed, uploads aborted, nothing stored) and fails with a JobError that names the setting.
+ */
+export async function backup(
+  config: Readonly<Config>,
+  deps: BackupDeps,
+  options: BackupOptions = {},
+): Promise<BackupResult> {
+  const timeoutMs = config.backup.timeoutMs;
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new Error(`it ran longer than BACKUP_TIMEOUT (${formatDuration(timeoutMs)})`)),
+    timeoutMs,
+  );
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+  try {
+    return await backupUntil(config, deps, { ...options, signal });
+  } catch (error) {
+    if (!deadline.signal.aborted || options.signal?.aborted) throw error;
+    // The steps that wrap errors already say "Backup <name> failed: it ran longer than BACKUP_TIMEOUT ...".
+    const said =
+      error instanceof JobError && error.message.includes('BACKUP_TIMEOUT')
+        ? error.message
+        : `Backup failed: it ran longer than BACKUP_TIMEOUT (${formatDuration(timeoutMs)}). Nothing was stored.`;
+    throw new JobError(
+      `${said} pg_dump was stopped and uploads were aborted. Look for what held it up (a lock another ` +
+        `session holds on a table, a slow or unreachable store), or raise BACKUP_TIMEOUT if the database ` +
+        `has outgrown it.`,
+      { cause: error },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface BackupResult {
   name: string;
   sha256: string;
@@ -38,10 +75,10 @@ export interface BackupResult {
   locations: string[];
 }
 
-export async function backup(
+async function backupUntil(
   config: Readonly<Config>,
   deps: BackupDeps,
-  options: BackupOptions = {},
+  options: BackupOptions,
 ): Promise<BackupResult> {
   const { logger, clock } = deps;
   const startedAt = clock.now();

@@ -54,6 +54,8 @@ export interface Config {
     progressIntervalMs: number;
     schedule: string;
     onStart: boolean;
+    /** BACKUP_TIMEOUT: a backup running longer is stopped and failed. */
+    timeoutMs: number;
   };
   retention: RetentionConfig;
   server: { healthPort: number; healthHost: string; statusPage: boolean };
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env, cpuCount = defaultCpuCount())
       progressIntervalMs: value('BACKUP_PROGRESS_INTERVAL'),
       schedule,
       onStart: value('BACKUP_ON_START'),
+      timeoutMs: value('BACKUP_TIMEOUT'),
     },
     retention: {
       keepLast: value('BACKUP_KEEP_LAST'),

@@ -173,6 +173,12 @@ export const SETTING_ROWS = {
     description: 'Cron expression (node-cron, optional seconds field) of scheduled backups, in TZ.',
     schema: cron,
   }),
+  BACKUP_TIMEOUT: row({
+    default: '21600',
+    description:
+      'Seconds a backup (`backup`, or a run of `start`) may take; then pg_dump is killed, uploads are aborted, nothing is stored and it counts as failed (and is notified). 21600 = 6 h.',
+    schema: seconds(1),
+  }),
   BACKUP_ON_START: row({
     default: 'false',
     description: '`start` takes a backup right after migrating.',
@@ -207,7 +213,7 @@ export const SETTING_ROWS = {
   // Sidecar
   HEALTH_PORT: row({
     default: '8080',
-    description: 'Port of /healthz, /metrics and the status page (`start`); 0 disables the server.',
+    description: 'Port of /livez, /healthz, /metrics and the status page (`start`); 0 disables the server.',
     schema: integer(0, 65535),
   }),
   HEALTH_HOST: row({

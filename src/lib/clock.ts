@@ -67,6 +67,13 @@ export function wallClockStamp(date: Date, timeZone: string): string {
   return `${pad(t.year, 4)}${pad(t.month)}${pad(t.day)}_${pad(t.hour)}${pad(t.minute)}${pad(t.second)}`;
 }
 
+/** `YYYY-MM-DD HH:MM` of `date` in `timeZone` (with `:SS` when the seconds are not 0), for people. */
+export function wallClockText(date: Date, timeZone: string): string {
+  const t = wallClock(date, timeZone);
+  const seconds = t.second === 0 ? '' : `:${pad(t.second)}`;
+  return `${pad(t.year, 4)}-${pad(t.month)}-${pad(t.day)} ${pad(t.hour)}:${pad(t.minute)}${seconds}`;
+}
+
 /** The instant of a wall-clock time in `timeZone`, or undefined if it does not exist (DST gap). */
 export function wallClockInstant(p: WallClock, timeZone: string): number | undefined {
   const guess = asUtc(p);

@@ -53,6 +53,8 @@ export interface BackupLoop {
   /** The latest slot at or before `at`. */
   previousRun(at: Date): Date | undefined;
   nextRun(): Date | undefined;
+  /** The next `count` slots. */
+  nextRuns(count: number): Date[];
 }
 
 export function createBackupLoop(
@@ -109,8 +111,8 @@ export function createBackupLoop(
     const abort = new AbortController();
     controller = abort;
     let lock: HeldLock | undefined;
-    recordStarted(state, at, reason);
     const startedAt = deps.now();
+    recordStarted(state, at, reason, startedAt);
     try {
       lock = await deps.tryLock();
       if (!lock) {
@@ -220,6 +222,7 @@ export function createBackupLoop(
     },
     previousRun: (at) => previousRun(options.schedule, task, options.timeZone, at),
     nextRun: () => task.getNextRuns(1)[0],
+    nextRuns: (count) => task.getNextRuns(count),
   };
 }
 

@@ -25,6 +25,14 @@ export function createMetrics(state: SidecarState, options: { processMetrics?: b
     },
   });
   new Gauge({
+    name: `${METRIC_PREFIX}backup_newest_stored_timestamp_seconds`,
+    help: 'Creation time of the newest complete scheduled backup of this database in the stores (0: none or not read yet); survives restarts.',
+    registers: [registry],
+    collect() {
+      this.set(seconds(state.stored?.newest?.createdAt));
+    },
+  });
+  new Gauge({
     name: `${METRIC_PREFIX}backup_last_duration_seconds`,
     help: 'Duration of the last successful backup.',
     registers: [registry],

@@ -1,7 +1,11 @@
 /**
- * The sidecar's HTTP server (node:http, no framework): GET /healthz and GET /metrics, and (unless
+ * The sidecar's HTTP server (node:http, no framework): GET /livez, /healthz and /metrics, and (unless
  * STATUS_PAGE=false) the read-only status page at GET / with its facts as JSON at GET /api/status.
  * Only GET and HEAD are answered: nothing here starts, deletes or restores anything.
+ *
+ * /livez is liveness only: it answers 200 from the event loop without any I/O, so it proves the process is
+ * up and its event loop turns; orchestrators that restart on a failed probe use it. /healthz is the truth
+ * about the database, migrations and backups (readiness, alerting): restarting cannot fix what it reports.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +13,7 @@ import type { Logger } from '../lib/logger.js';
 import { parsePage, type Status } from './status-model.js';
 import { renderStatusPage } from './status-page.js';
 
+export const LIVE_PATH = '/livez';
 export const HEALTH_PATH = '/healthz';
 export const METRICS_PATH = '/metrics';
 export const STATUS_PAGE_PATH = '/';
@@ -57,6 +62,9 @@ async function handle(
         allow: 'GET, HEAD',
       });
     }
+    if (path === LIVE_PATH) {
+      return send(response, 200, 'application/json', JSON.stringify({ status: 'alive' }));
+    }
     if (path === HEALTH_PATH) {
       const result = await handlers.health();
       return send(response, result.healthy ? 200 : 503, 'application/json', JSON.stringify(result.body));
@@ -78,6 +86,7 @@ async function handle(
       });
     }
     const paths = [
+      LIVE_PATH,
       HEALTH_PATH,
       METRICS_PATH,
       ...(handlers.status ? [STATUS_PAGE_PATH, STATUS_API_PATH] : []),

@@ -1,9 +1,11 @@
 /**
  * The sidecar job (`chatflow-db start`), the image's default command. The CLI has already validated the
  * whole configuration (exit 2). Then: wait for the database, apply the application role (when
- * APP_DB_PASSWORD is set), migrate (the migrator's advisory lock makes replicas safe), serve /healthz,
- * /metrics and the status page, and back up on BACKUP_SCHEDULE in TZ until SIGTERM/SIGINT. Shutdown
- * aborts a backup in flight (no partial object) and exits 0 within 10 s.
+ * APP_DB_PASSWORD is set), migrate (the migrator's advisory lock makes replicas safe), read the stores for
+ * backup freshness, log a start-up summary, serve /livez, /healthz, /metrics and the
+ * status page, and back up on
+ * BACKUP_SCHEDULE in TZ (each run within BACKUP_TIMEOUT) until SIGTERM/SIGINT. Shutdown aborts a backup
+ * in flight (no partial object) and exits 0 within 10 s.
  */
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../config/load.js';
@@ -15,11 +17,13 @@ import { createBackupLoop } from './loop.js';
 import { tryBackupLock } from './backup-lock.js';
 import { createMetrics } from './metrics.js';
 import { createNotifier } from './notify.js';
-import { createProbe, pingDatabase } from './probe.js';
+import { createProbe, pingDatabase, withTimeout } from './probe.js';
 import { closeServer, createHealthServer, listen } from './server.js';
-import { createState, decideHealth, healthBody, type SidecarState } from './state.js';
+import { createState, decideHealth, healthBody, healthGraceMs, type SidecarState } from './state.js';
+import { createFreshness } from './freshness.js';
 import { trackSince } from './status-model.js';
 import { createStatusSource, createVersionReader, migrationsOf } from './status-source.js';
+import { startupSummary } from './summary.js';
 import { backup } from '../backup/job.js';
 import { prune } from '../backup/prune.js';
 import { openStores } from '../storage/index.js';
@@ -30,8 +34,11 @@ import { applyAppRole } from '../roles/apply.js';
 export const SHUTDOWN_DEADLINE_MS = 9000;
 /** Time the in-flight backup gets to abort its upload and remove partial files. */
 const BACKUP_ABORT_WAIT_MS = 6000;
-/** A slot counts as due this long after it fired: time for the scheduler to start and lock. */
-export const HEALTH_GRACE_MS = 60_000;
+/** /healthz re-reads the stores when it would be red and the last reading is older than this. */
+const STORE_READING_MAX_AGE_MS = 60_000;
+/** How long start-up and a /healthz request wait for a reading of the stores. */
+const STORE_READING_WAIT_MS = 30_000;
+const STORE_READING_WAIT_ON_REQUEST_MS = 5000;
 
 export interface StartDeps {
   logger: Logger;
@@ -65,7 +72,8 @@ export async function start(
       'APP_DB_PASSWORD is not set: leaving the application role alone (set it, or run `chatflow-db roles`, to manage it)',
     );
   }
-  if ((await untilAborted(migrate(config, { logger }, {}), signal)) === aborted) return undefined;
+  const migrated = await untilAborted(migrate(config, { logger }, {}), signal);
+  if (migrated === aborted) return undefined;
 
   // 4. Health, metrics, notifications and the backup loop.
   const state = createState(clock.now());
@@ -84,6 +92,21 @@ export async function start(
   const notifier = createNotifier(config.notify, { logger });
   // One set of stores (and S3 client) for the life of the sidecar, not one per scheduled run.
   const stores = await openStores(config);
+  // Freshness is judged from the stores (they survive restarts), read now, after each backup, and when
+  // /healthz would be red on an old reading (another replica or a manual backup may have stored one).
+  const freshness = createFreshness(stores, config.database.database, () => clock.now());
+  let storeErrors = '';
+  const readStores = async (waitMs: number): Promise<void> => {
+    try {
+      state.stored = await withTimeout(freshness.read(), waitMs, 'reading the stores');
+      const errors = state.stored.errors.join('; ');
+      if (errors !== '' && errors !== storeErrors)
+        logger.warn({ errors: state.stored.errors }, 'could not read every store to judge backup freshness');
+      storeErrors = errors;
+    } catch (error) {
+      logger.warn({ err: error }, 'could not read the stores to judge backup freshness');
+    }
+  };
   const loop = createBackupLoop(
     { schedule: config.backup.schedule, timeZone: config.timeZone },
     {
@@ -92,10 +115,14 @@ export async function start(
       state,
       notifier,
       database: config.database.database,
-      backup: (abortSignal) =>
-        backup(config, { logger, clock, stores }, { signal: abortSignal }).finally(() =>
-          statusSource.invalidate(),
-        ),
+      backup: async (abortSignal) => {
+        try {
+          return await backup(config, { logger, clock, stores }, { signal: abortSignal });
+        } finally {
+          statusSource.invalidate();
+          void readStores(STORE_READING_WAIT_MS);
+        }
+      },
       prune: async () => {
         await prune(config, { logger, clock, stores }, { dryRun: false }).finally(() =>
           statusSource.invalidate(),
@@ -111,11 +138,25 @@ export async function start(
   const currentHealth = async () => {
     const measured = await probe();
     lastProbe = measured;
-    const now = clock.now();
-    const due = loop.previousRun(new Date(now.getTime() - HEALTH_GRACE_MS));
-    const decision = decideHealth(state, measured, due);
+    const decide = () => {
+      const now = clock.now();
+      const due = loop.previousRun(new Date(now.getTime() - healthGraceMs(loop.nextRuns(2))));
+      const schedule = { due, next: loop.nextRun(), timeoutMs: config.backup.timeoutMs };
+      return {
+        now,
+        schedule,
+        decision: decideHealth(state, measured, { now, due, timeoutMs: schedule.timeoutMs }),
+      };
+    };
+    let { now, schedule, decision } = decide();
+    const stale =
+      !state.stored || now.getTime() - state.stored.checkedAt.getTime() > STORE_READING_MAX_AGE_MS;
+    if (stale && decision.reasons.some((reason) => reason.startsWith('backup: no '))) {
+      await readStores(STORE_READING_WAIT_ON_REQUEST_MS);
+      ({ now, schedule, decision } = decide());
+    }
     since = trackSince(since, decision.reasons, now);
-    return { measured, due, decision, since };
+    return { measured, schedule, decision, since };
   };
   const retention = Object.values(config.retention).some((keep) => keep > 0);
   const statusSource = createStatusSource({
@@ -142,16 +183,17 @@ export async function start(
   const server = createHealthServer({
     logger,
     async health() {
-      const { measured, due, decision } = await currentHealth();
-      return {
-        healthy: decision.healthy,
-        body: healthBody(state, measured, decision, { due, next: loop.nextRun() }),
-      };
+      const { measured, schedule, decision } = await currentHealth();
+      return { healthy: decision.healthy, body: healthBody(state, measured, decision, schedule) };
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
     ...(config.server.statusPage ? { status: (page: number) => statusSource.status(page) } : {}),
   });
 
+  // A stop request need not wait for a slow store; the shutdown below follows at once.
+  await untilAborted(readStores(STORE_READING_WAIT_MS), signal);
+  const summary = startupSummary(config, { nextRuns: loop.nextRuns(3), applied: migrated.applied });
+  logger.info(summary.fields, summary.message);
   try {
     state.pendingMigrations = await pendingCount();
   } catch (error) {
@@ -169,8 +211,8 @@ export async function start(
     logger.info(
       { host: address.address, port: address.port },
       config.server.statusPage
-        ? 'health server listening (/healthz, /metrics, status page at / and /api/status)'
-        : 'health server listening (/healthz, /metrics)',
+        ? 'health server listening (/livez, /healthz, /metrics, status page at / and /api/status)'
+        : 'health server listening (/livez, /healthz, /metrics)',
     );
   } else {
     logger.info('HEALTH_PORT is 0: no health server');

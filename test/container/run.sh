@@ -212,9 +212,11 @@ wait_healthy() { # container seconds
 }
 wait_healthy "$sidecar" 180
 ok 'sidecar healthy'
-node -e "fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "http://127.0.0.1:$port/healthz" ||
-  fail "/healthz on the published port $port does not answer 200"
-ok "/healthz answers on the published port"
+# /healthz turns 200 once the first backup (BACKUP_ON_START) is stored; the HEALTHCHECK asks /livez.
+healthz_ok() { node -e "fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "http://127.0.0.1:$port/healthz"; }
+for _ in $(seq 1 120); do healthz_ok && break; sleep 1; done
+healthz_ok || fail "/healthz on the published port $port does not answer 200 after 120 s"
+ok "/healthz answers 200 on the published port"
 step='schema'
 
 psql_stack() { compose exec -T postgres psql -U postgres -d chatflow -X -A -t -v ON_ERROR_STOP=1 -c "$1"; }

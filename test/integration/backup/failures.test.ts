@@ -4,7 +4,7 @@
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -91,13 +91,39 @@ describe('a failed backup is never stored', () => {
     await expectNothingStored(result, /cfdb_no_such_role/);
   });
 
-  it('pg_dump killed mid-stream', async () => {
-    const path = fakePgDump('"$REAL" "$@" | head -c 3000000\necho "about to be killed" >&2\nkill -9 $$');
+  it('pg_dump killed mid-stream, after a part was uploaded: the multipart upload is aborted', async () => {
+    // pg_dump writes the whole (> one part) dump and keeps its stdout open: the stream cannot end, so the
+    // backup is mid-stream for certain when the first UploadPart reaches S3, and pg_dump dies right then.
+    const pidFile = join(bin, 'pg_dump.pid');
+    rmSync(pidFile, { force: true });
+    const path = fakePgDump(`echo $$ > "${pidFile}"\n"$REAL" "$@"\nexec sleep 60`);
+    proxy.fault = (r) => {
+      if (r.method === 'PUT' && /partNumber=1\b/.test(r.url)) {
+        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+      }
+      return undefined;
+    };
     const result = await runCli(['backup'], { ...env, ...path });
-    await expectNothingStored(result, /pg_dump was killed by SIGKILL: about to be killed/);
-    // The multipart upload (3 MB < one part) never started, or was aborted.
-    const created = proxy.requests.filter((r) => r.method === 'POST' && r.url.includes('uploads'));
-    expect(new Set(proxy.abortedUploads()).size).toBe(created.length);
+    await expectNothingStored(result, /pg_dump was killed by SIGKILL/);
+    const created = proxy.requests.filter((r) => r.method === 'POST' && /\?uploads/.test(r.url));
+    expect(created).toHaveLength(1);
+    const parts = proxy.requests.filter((r) => r.method === 'PUT' && /partNumber=\d+/.test(r.url));
+    expect(parts.length).toBeGreaterThanOrEqual(1);
+    // The one upload that holds a part was aborted (AbortMultipartUpload with its id), never completed.
+    const uploadId = new URL(parts[0]?.url ?? '/', 'http://x').searchParams.get('uploadId');
+    expect(uploadId).toMatch(/.+/);
+    expect([...new Set(proxy.abortedUploads())]).toEqual([uploadId]);
+    expect(proxy.requests.some((r) => r.method === 'POST' && r.url.includes('uploadId='))).toBe(false);
+  });
+
+  it('pg_dump that hangs is stopped by BACKUP_TIMEOUT: exit 1, the setting named, nothing stored', async () => {
+    // Prints a little, then waits forever (like pg_dump blocked on a table lock).
+    const path = fakePgDump('echo "-- PostgreSQL database dump"\nexec sleep 120');
+    const started = Date.now();
+    const result = await runCli(['backup'], { ...env, ...path, BACKUP_TIMEOUT: '2' }, { timeoutMs: 60_000 });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    await expectNothingStored(result, /ran longer than BACKUP_TIMEOUT \(2 s\)/);
+    expect(result.stderr).toContain('raise BACKUP_TIMEOUT');
   });
 
   it('pg_dump failing after its last byte (the stream ended cleanly) is still a failure', async () => {

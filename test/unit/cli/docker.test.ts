@@ -16,7 +16,7 @@ import { registerStartCommand } from '../../../src/cli/commands/start.js';
 import type { CommandContext } from '../../../src/cli/context.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { SETTINGS } from '../../../src/config/settings.js';
-import { HEALTH_PATH, METRICS_PATH } from '../../../src/sidecar/server.js';
+import { HEALTH_PATH, LIVE_PATH, METRICS_PATH } from '../../../src/sidecar/server.js';
 
 const root = new URL('../../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
@@ -149,10 +149,11 @@ describe('Dockerfile', () => {
     expect(registeredCommands()).toContain('restore');
   });
 
-  it('HEALTHCHECK asks /healthz on the default HEALTH_PORT, which is exposed', () => {
+  // Docker (and Swarm, which restarts unhealthy tasks) asks liveness; /healthz is for alerting.
+  it('HEALTHCHECK asks /livez on the default HEALTH_PORT, which is exposed', () => {
     const healthcheck = find(runtime, 'HEALTHCHECK')[0]?.args ?? '';
-    expect(HEALTH_PATH).toBe('/healthz');
-    expect(healthcheck).toContain(`'${HEALTH_PATH}'`);
+    expect(LIVE_PATH).toBe('/livez');
+    expect(healthcheck).toContain(`'${LIVE_PATH}'`);
     expect(healthcheck).toContain(`process.env.HEALTH_PORT||${healthPortDefault}`);
     expect(find(runtime, 'EXPOSE').map((i) => i.args)).toEqual([healthPortDefault]);
   });

@@ -216,7 +216,15 @@ describe('buildStatus: verdict', () => {
     const state = createState(new Date(NOW.getTime() - 2 * DAY));
     const due = slotOfDay(0);
     recordFailure(state, { at: due, finishedAt: due, durationMs: 10, error: 'pg_dump exited with code 1' });
-    const decision = decideHealth(state, { database: { ok: true }, migrations: { pending: 1 } }, due);
+    const decision = decideHealth(
+      state,
+      { database: { ok: true }, migrations: { pending: 1 } },
+      {
+        now: NOW,
+        due,
+        timeoutMs: 6 * 3_600_000,
+      },
+    );
     expect(decision.healthy).toBe(false);
     const since = trackSince(new Map(), decision.reasons, NOW);
     const status = buildStatus(inputs(daily(3).slice(1), { health: { reasons: decision.reasons, since } }));
