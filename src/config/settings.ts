@@ -160,7 +160,7 @@ export const SETTING_ROWS = {
   BACKUP_COMPRESSION_LEVEL: row({ default: '4', description: 'gzip level 1-9.', schema: integer(1, 9) }),
   BACKUP_COMPRESSION_THREADS: row({
     shown: 'number of CPUs',
-    description: 'Worker threads compressing gzip members in parallel.',
+    description: "Threads compressing gzip members in parallel (on libuv's thread pool).",
     schema: integer(1, 64),
   }),
   // Encryption (age). `secret` here means "also read from <NAME>_FILE": recipients are public keys.
