@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/load.js';
 import { openStores } from '../storage/index.js';
-import type { Storage, StoredObject } from '../storage/storage.js';
+import { readSmallText, type Storage, type StoredObject } from '../storage/storage.js';
 import {
   ARCHIVE_SUFFIX,
   ENCRYPTED_ARCHIVE_SUFFIX,
@@ -188,19 +188,8 @@ export async function findLatestBackup(
 
 /** Reads and checks `<name>.manifest.json` from `store`. */
 export async function readManifest(store: Storage, name: string): Promise<Manifest> {
-  const stream = await store.get(manifestName(name));
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of stream) {
-    bytes += (chunk as Buffer).length;
-    // A manifest is a few hundred bytes; refuse to buffer anything large.
-    if (bytes > 1 << 20) {
-      stream.destroy();
-      throw new Error(`${manifestName(name)} in ${store.location} is too large to be a manifest`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return parseManifest(Buffer.concat(chunks).toString('utf8'));
+  // A manifest is a few hundred bytes.
+  return parseManifest(await readSmallText(store, manifestName(name), 'a manifest'));
 }
 
 function newestFirst(a: BackupEntry, b: BackupEntry): number {

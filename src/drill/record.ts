@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { BackupEntry } from '../backup/listing.js';
-import type { Storage } from '../storage/storage.js';
+import { readSmallText, type Storage } from '../storage/storage.js';
 
 export const DRILL_SUFFIX = '.drill.json';
 export const DRILL_FORMAT = 'chatflow-db-drill/1';
@@ -55,18 +55,7 @@ export function parseDrillRecord(text: string): DrillRecord {
 /** The record of `backup`'s last drill in `store`, or undefined if it was never drilled there. */
 export async function readDrillRecord(store: Storage, backup: string): Promise<DrillRecord | undefined> {
   if ((await store.stat(drillRecordName(backup))) === undefined) return undefined;
-  const stream = await store.get(drillRecordName(backup));
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of stream) {
-    bytes += (chunk as Buffer).length;
-    if (bytes > 1 << 20) {
-      stream.destroy();
-      throw new Error(`${drillRecordName(backup)} in ${store.location} is too large to be a drill record`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return parseDrillRecord(Buffer.concat(chunks).toString('utf8'));
+  return parseDrillRecord(await readSmallText(store, drillRecordName(backup), 'a drill record'));
 }
 
 /** Replaces the backup's drill record (delete, then create: stores never overwrite). */

@@ -57,3 +57,24 @@ export class ObjectExistsError extends Error {
     super(`${objectName} ${detail} in ${location}`, options);
   }
 }
+
+/** A small object's text (a manifest, a drill record); refuses to buffer more than `limit` bytes. */
+export async function readSmallText(
+  store: Storage,
+  name: string,
+  what: string,
+  limit = 1 << 20,
+): Promise<string> {
+  const stream = await store.get(name);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of stream) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > limit) {
+      stream.destroy();
+      throw new Error(`${name} in ${store.location} is too large to be ${what}`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
