@@ -133,7 +133,7 @@ export async function dumpToStores(options: DumpOptions): Promise<DumpResult> {
     ),
   ];
   const outcomes = await Promise.allSettled(tasks);
-  progress.stop();
+  progress.stop({ final: firstError === undefined });
   options.signal?.removeEventListener('abort', onOuterAbort);
 
   if (firstError !== undefined) {

@@ -171,7 +171,7 @@ async function verifyIn(
       ? `the archive does not decrypt and inflate (${(error as Error).message})`
       : `the archive is not valid gzip (${(error as Error).message})`;
   } finally {
-    progress.stop();
+    progress.stop({ final: problem === undefined });
   }
   const sha256 = measure.digest();
   const size = measure.bytes;

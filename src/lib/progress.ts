@@ -80,7 +80,7 @@ export function progressReport(options: ProgressOptions, startedMs: number, nowM
 }
 
 /** Logs a report every `intervalMs` until stopped (the timer never keeps the process alive). */
-export function startProgress(options: ProgressOptions): { stop(): void } {
+export function startProgress(options: ProgressOptions): { stop(options?: { final?: boolean }): void } {
   const now = options.now ?? Date.now;
   const started = now();
   const timer = setInterval(() => {
@@ -88,5 +88,13 @@ export function startProgress(options: ProgressOptions): { stop(): void } {
     options.logger.info(report.fields, report.message);
   }, options.intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    // A job shorter than one interval still says what it moved: the final line on success.
+    stop: ({ final = false }: { final?: boolean } = {}) => {
+      clearInterval(timer);
+      if (!final) return;
+      const report = progressReport(options, started, now());
+      options.logger.info(report.fields, report.message);
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { progressReport } from '../../../src/lib/progress.js';
-import { silentLogger } from '../../../src/lib/logger.js';
+import { progressReport, startProgress } from '../../../src/lib/progress.js';
+import { silentLogger, type Logger } from '../../../src/lib/logger.js';
 import { parseHeader } from '../../../src/restore/post-data.js';
 
 const MiB = 1048576;
@@ -60,5 +60,23 @@ describe('post-data headers', () => {
     ['-- Data for Name: items; Type: TABLE DATA; Schema: public; Owner: -', undefined],
   ])('%s', (line, expected) => {
     expect(parseHeader(line)).toEqual(expected);
+  });
+});
+
+describe('startProgress', () => {
+  // A job shorter than one interval logged nothing at all (a sub-second backup in CI had no progress line).
+  it('logs a final line when stopped after a success, and none after a failure', () => {
+    const lines: string[] = [];
+    const logger = { info: (_fields: unknown, message: string) => lines.push(message) } as unknown as Logger;
+    const options = { logger, label: 'backup', intervalMs: 60_000, verb: 'written', bytes: () => 2 * MiB };
+    // The clock moves one second between start and stop.
+    const clock = () => {
+      let t = -1000;
+      return () => (t += 1000);
+    };
+    startProgress({ ...options, now: clock() }).stop();
+    expect(lines).toEqual([]);
+    startProgress({ ...options, now: clock() }).stop({ final: true });
+    expect(lines).toEqual(['backup: 2.0 MiB written, 2 MiB/s, 1 s elapsed']);
   });
 });
