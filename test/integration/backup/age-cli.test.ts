@@ -21,7 +21,7 @@ import {
   type KeyPair,
 } from '../../../src/lib/age.js';
 
-const CHUNK = 64 * 1024;
+import { AGE_CHUNK as CHUNK, STREAM_SIZES } from '../../helpers/age-sizes.js';
 let dir: string;
 let ours: KeyPair;
 let theirs: { keyFile: string; recipient: string };
@@ -85,26 +85,14 @@ async function through(stream: NodeJS.ReadWriteStream, input: Buffer): Promise<B
 }
 
 describe('age CLI interoperability', () => {
-  it.each([
-    ['0 bytes', 0],
-    ['1 byte', 1],
-    ['64 KiB exactly', CHUNK],
-    ['64 KiB + 1', CHUNK + 1],
-    ['5 MiB', 5 << 20],
-  ])('ours -> age -d -i (our keygen file): %s', async (_title, size) => {
+  it.each(STREAM_SIZES)('ours -> age -d -i (our keygen file): %s', async (_title, size) => {
     const data = randomBytes(size);
     const file = await through(createEncryptStream([ours.recipient]), data);
     const plain = await runTool('age', ['-d', '-i', join(dir, 'ours.txt')], file);
     expect(plain.equals(data)).toBe(true);
   });
 
-  it.each([
-    ['0 bytes', 0],
-    ['1 byte', 1],
-    ['64 KiB exactly', CHUNK],
-    ['64 KiB + 1', CHUNK + 1],
-    ['5 MiB', 5 << 20],
-  ])('age -r -> ours (age-keygen identity file): %s', async (_title, size) => {
+  it.each(STREAM_SIZES)('age -r -> ours (age-keygen identity file): %s', async (_title, size) => {
     const data = randomBytes(size);
     const file = await runTool('age', ['-r', theirs.recipient], data);
     const identities = parseIdentities(readFileSync(theirs.keyFile, 'utf8'), 'age-keygen file');

@@ -16,7 +16,7 @@ import {
   type KeyPair,
 } from '../../../src/lib/age.js';
 
-const CHUNK = 64 * 1024;
+import { AGE_CHUNK as CHUNK, STREAM_SIZES } from '../../helpers/age-sizes.js';
 /** Odd piece sizes, cycled: 1-byte writes, primes, a chunk and a byte, more than a MiB. */
 const PIECES = [1, 7, 4093, CHUNK + 1, 3, (1 << 20) + 3, 65_521];
 
@@ -74,13 +74,7 @@ beforeAll(async () => {
 });
 
 describe('age streams', () => {
-  it.each([
-    ['0 bytes', 0],
-    ['1 byte', 1],
-    ['64 KiB exactly', CHUNK],
-    ['64 KiB + 1', CHUNK + 1],
-    ['5 MiB', 5 << 20],
-  ])('%s round-trips, written in odd pieces', async (_title, size) => {
+  it.each(STREAM_SIZES)('%s round-trips, written in odd pieces', async (_title, size) => {
     const data = randomBytes(size);
     const file = await encrypt([alice.recipient], data);
     expect(file.subarray(0, AGE_MAGIC.length).toString()).toBe(AGE_MAGIC);
