@@ -100,10 +100,20 @@ export async function listBackups(config: Readonly<Config>, deps: ListingDeps = 
   return listStores(deps.stores ?? (await openStores(config)));
 }
 
-/** Backups in `stores`, newest first; on equal times the earlier store's entry comes first. */
+/**
+ * Backups in `stores`, newest first. The copies of one backup stay together in store order: their times
+ * differ by however long each store took, either way round.
+ */
 export async function listStores(stores: readonly Storage[]): Promise<BackupEntry[]> {
   const perStore = await Promise.all(stores.map((store) => listStore(store)));
-  return perStore.flat().sort(newestFirst);
+  const entries = perStore.flat();
+  const newestCopy = new Map<string, BackupEntry>();
+  for (const entry of entries) {
+    const seen = newestCopy.get(entry.name);
+    if (!seen || entry.modifiedAt > seen.modifiedAt) newestCopy.set(entry.name, entry);
+  }
+  // Array.prototype.sort is stable, so equal keys keep store order.
+  return entries.sort((a, b) => newestFirst(newestCopy.get(a.name)!, newestCopy.get(b.name)!));
 }
 
 /** What a backup's manifest says about where it comes from and when; read only for `latest`. */
