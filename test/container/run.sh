@@ -71,8 +71,8 @@ step='docker'
 if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null || ! command -v debootstrap >/dev/null; then
   [ "$(id -u)" = 0 ] || fail "docker.io, docker-compose and debootstrap are missing and only root can install them"
   log 'installing docker.io, docker-compose and debootstrap from Debian'
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap >/dev/null
+  apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq docker.io docker-compose debootstrap >/dev/null
 fi
 if ! docker info >/dev/null 2>&1; then
   [ "$(id -u)" = 0 ] || fail 'dockerd is not running and only root can start it'
