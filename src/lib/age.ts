@@ -215,10 +215,10 @@ export function createEncryptStream(recipients: readonly string[]): Duplex {
   if (recipients.length === 0) throw new Error('age encryption needs at least one recipient');
   const encrypter = new age.Encrypter();
   for (const recipient of recipients) encrypter.addRecipient(recipient);
-  return bridge(
-    async (plaintext) => encrypter.encrypt(plaintext),
-    (error) => new Error(`age encryption failed: ${messageOf(error)}`, { cause: error }),
-  );
+  return bridge({
+    start: async (plaintext) => encrypter.encrypt(plaintext),
+    describe: (error) => new Error(`age encryption failed: ${messageOf(error)}`, { cause: error }),
+  });
 }
 
 /**
@@ -231,67 +231,34 @@ export function createDecryptStream(identities: readonly AgeIdentity[]): Duplex 
   const decrypter = new age.Decrypter();
   for (const identity of identities) identity.addTo(decrypter);
   let headerRead = false;
-  let bytesOut = 0;
-  const counted = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      bytesOut += chunk.length;
-      controller.enqueue(chunk);
-    },
-  });
-  return bridge(
-    async (ciphertext) => {
-      const plaintext = await decrypter.decrypt(boundedHeader(ciphertext, () => headerRead));
+  let consumed = 0;
+  return bridge({
+    start: async (ciphertext) => {
+      const plaintext = await decrypter.decrypt(ciphertext);
       headerRead = true;
-      return plaintext.pipeThrough(counted);
+      return plaintext;
     },
-    (error) => decryptionError(error, headerRead, bytesOut),
-  );
+    // Until the header is read, the input goes on in pieces of at most 64 KiB, one per read of the
+    // package, and counted: a file without a header end (not age, or hostile) is refused after a bounded
+    // read, whatever the size of its chunks. After it, whole chunks.
+    nextPiece: (pending) => {
+      if (headerRead) return pending;
+      const piece = pending.subarray(0, HEADER_PIECE);
+      consumed += piece.length;
+      // The header, the 16-byte nonce and the rest of the piece that held them.
+      if (consumed > MAX_HEADER_BYTES + 2 * HEADER_PIECE)
+        throw new AgeDecryptionError(
+          `not an age-encrypted file: no complete age header in its first ${MAX_HEADER_BYTES / 1024} KiB`,
+          'format',
+        );
+      return piece;
+    },
+    describe: (error, bytesOut) => decryptionError(error, headerRead, bytesOut),
+  });
 }
 
-/**
- * `source`, handed on one read at a time: until `headerRead()`, in pieces of at most 64 KiB and counted, so
- * that a file without a header end (not age, or hostile) is refused after a bounded read, whatever the size
- * of its chunks.
- */
-function boundedHeader(
-  source: ReadableStream<Uint8Array>,
-  headerRead: () => boolean,
-): ReadableStream<Uint8Array> {
-  const piece = 64 * 1024;
-  const reader = source.getReader();
-  let pending: Uint8Array = new Uint8Array(0);
-  let consumed = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        if (pending.length === 0) {
-          const next = await reader.read();
-          if (next.done) return controller.close();
-          pending = next.value;
-        }
-        if (headerRead()) {
-          controller.enqueue(pending);
-          pending = new Uint8Array(0);
-          return;
-        }
-        const head = pending.subarray(0, piece);
-        pending = pending.subarray(head.length);
-        consumed += head.length;
-        // The header, the 16-byte nonce and the rest of the piece that held them.
-        if (consumed > MAX_HEADER_BYTES + 2 * piece)
-          return controller.error(
-            new AgeDecryptionError(
-              `not an age-encrypted file: no complete age header in its first ${MAX_HEADER_BYTES / 1024} KiB`,
-              'format',
-            ),
-          );
-        controller.enqueue(head);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
-}
+/** The most of a file handed to the package at a time while its header is not read yet. */
+const HEADER_PIECE = 64 * 1024;
 
 /** What the package's errors mean for someone restoring a backup. */
 function decryptionError(error: unknown, headerRead: boolean, bytesOut: number): Error {
@@ -333,83 +300,125 @@ function decryptionError(error: unknown, headerRead: boolean, bytesOut: number):
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/** What `bridge` adapts. */
+interface BridgeOptions {
+  /** The package's transformation: given the input web stream, the output web stream. */
+  start: (input: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>;
+  /** Maps the first failure (of `start`, of the output, of `nextPiece`) to the error both sides report. */
+  describe: (error: unknown, bytesOut: number) => Error;
+  /** The next piece of a written chunk to hand on (a prefix of `pending`); may throw. Default: all of it. */
+  nextPiece?: (pending: Uint8Array) => Uint8Array;
+}
+
 /**
  * A Node Duplex around an asynchronous web-stream transformation: bytes written to the Duplex are the input
- * stream handed to `start`, the stream it resolves to is what the Duplex reads out. The first error (of
- * `start`, of its output, or the package cancelling its input because it failed) is mapped by `describe`
- * once and fails both sides of the Duplex with that same error, so a pipeline reports the described error
- * whichever side notices first. Destroying the Duplex cancels both web streams. Backpressure holds end to
- * end: each web queue holds at most one chunk.
+ * stream handed to `start`, the stream it resolves to is what the Duplex reads out. Written chunks go
+ * straight into the input stream's controller and output chunks straight from its reader to push(), with no
+ * web streams of our own in between. Backpressure holds end to end: a write completes only once the
+ * package asked for its last piece, and the output is read only when the Duplex's reader wants more.
+ *
+ * The first error (of `start`, of its output, of `nextPiece`, or the package cancelling its input because
+ * it failed) is mapped by `describe` once and destroys the Duplex with it, so a pipeline reports the
+ * described error whichever side notices first. Destroying the Duplex fails the input and cancels the
+ * output.
+ *
+ * Duplex.fromWeb would do most of this, but on Node 20 its destroy turns a rejected cancel of an errored
+ * readable into an unhandled `error.filter is not a function` TypeError (fixed in later Node majors), which
+ * would crash the process on the failures this module exists to report.
  */
-function bridge(
-  start: (input: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>,
-  describe: (error: unknown) => Error,
-): Duplex {
-  // Identity transforms whose controllers can fail them whatever holds their locks.
-  let failInput: ((error: Error) => void) | undefined;
-  let failOutput: ((error: Error) => void) | undefined;
-  const input = new TransformStream<Uint8Array, Uint8Array>({
-    start: (c) => void (failInput = (e) => c.error(e)),
-  });
-  const output = new TransformStream<Uint8Array, Uint8Array>({
-    start: (c) => void (failOutput = (e) => c.error(e)),
-  });
-  const reader = input.readable.getReader();
+function bridge({ start, describe, nextPiece = (pending) => pending }: BridgeOptions): Duplex {
+  let input!: ReadableStreamDefaultController<Uint8Array>;
+  /** The package is waiting for input (a read of the input stream is pending). */
+  let wanted = false;
+  /** What is left of the chunk being written, and its write callback. */
+  let pending: Uint8Array | undefined;
+  let written: ((error?: Error | null) => void) | undefined;
+  let inputDone = false;
+  let output: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let reading = false;
+  let bytesOut = 0;
   let failure: Error | undefined;
+
   const fail = (error: unknown): void => {
     if (failure) return;
-    failure = describe(error);
-    failOutput?.(failure);
-    failInput?.(failure);
+    failure = describe(error, bytesOut);
+    duplex.destroy(failure);
   };
+
+  /** Hands on what is written, one piece per read of the package. */
+  const feed = (): void => {
+    while (wanted && pending !== undefined && !inputDone) {
+      let piece: Uint8Array;
+      try {
+        piece = nextPiece(pending);
+      } catch (error) {
+        return fail(error);
+      }
+      pending = piece.length === pending.length ? undefined : pending.subarray(piece.length);
+      wanted = false;
+      input.enqueue(piece);
+    }
+    if (pending === undefined && written) {
+      const callback = written;
+      written = undefined;
+      callback();
+    }
+  };
+
   const source = new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        const next = await reader.read();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
+      start: (controller) => void (input = controller),
+      pull: () => {
+        wanted = true;
+        feed();
       },
       cancel: fail,
     },
     { highWaterMark: 0 },
   );
-  start(source).then(
-    (readable) => readable.pipeTo(output.writable, { preventAbort: true }).catch(fail),
-    fail,
-  );
-  return webPairDuplex(output.readable, input.writable);
-}
+  const outputReady = start(source).then((readable) => (output = readable.getReader()));
+  outputReady.catch(fail);
 
-/**
- * Duplex.fromWeb, by hand: on Node 20 its destroy turns a rejected cancel of an errored readable into an
- * unhandled `error.filter is not a function` TypeError (fixed in later Node majors), which would crash the
- * process on the failures this module exists to report.
- */
-function webPairDuplex(readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): Duplex {
-  const writer = writable.getWriter();
-  const reader = readable.getReader();
-  let reading = false;
-  return new Duplex({
+  const pushNext = (reader: ReadableStreamDefaultReader<Uint8Array>): void => {
+    reader.read().then(({ done, value }) => {
+      reading = false;
+      if (done) return void duplex.push(null);
+      bytesOut += value.length;
+      duplex.push(value);
+    }, fail);
+  };
+
+  const duplex = new Duplex({
     write(chunk: Uint8Array, _encoding, callback) {
-      writer.write(chunk).then(() => callback(), callback);
+      pending = chunk.length > 0 ? chunk : undefined;
+      written = callback;
+      feed();
     },
     final(callback) {
-      writer.close().then(() => callback(), callback);
+      if (failure) return callback(failure);
+      inputDone = true;
+      input.close();
+      callback();
     },
     read() {
-      if (reading) return;
+      if (reading || failure) return;
       reading = true;
-      reader.read().then(
-        ({ done, value }) => {
-          reading = false;
-          this.push(done ? null : value);
-        },
-        (error: unknown) => this.destroy(error as Error),
-      );
+      if (output) pushNext(output);
+      else outputReady.then(pushNext, () => undefined);
     },
     destroy(error, callback) {
       // Either side may already be closed or errored: settle both, report only the Duplex's own error.
-      void Promise.allSettled([writer.abort(error), reader.cancel(error)]).then(() => callback(error));
+      if (!inputDone) {
+        inputDone = true;
+        try {
+          input.error(error ?? new Error('age stream destroyed'));
+        } catch {
+          // already closed or errored
+        }
+      }
+      void output?.cancel(error ?? undefined).catch(() => undefined);
+      callback(error);
     },
   });
+  return duplex;
 }
