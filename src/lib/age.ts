@@ -18,7 +18,26 @@
  */
 import { inspect } from 'node:util';
 import { Duplex } from 'node:stream';
-import * as age from 'age-encryption';
+import { bech32 } from '@scure/base';
+import type * as AgeModule from 'age-encryption';
+
+/**
+ * The package, loaded on first use: it costs ~8 MiB of RSS (its post-quantum code comes with it), which a
+ * backup in clear should not carry. Keys are checked without it, with the bech32 codec it uses itself.
+ */
+function library(): Promise<typeof AgeModule> {
+  return import('age-encryption');
+}
+
+/** True when `text` is bech32 with a valid checksum, the prefix `prefix` (any case) and a 32-byte key. */
+function isKey(text: string, prefix: string): boolean {
+  try {
+    const decoded = bech32.decodeToBytes(text);
+    return decoded.prefix.toLowerCase() === prefix && decoded.bytes.length === 32;
+  } catch {
+    return false;
+  }
+}
 
 /** The first line of every age v1 file. */
 export const AGE_MAGIC = 'age-encryption.org/v1\n';
@@ -55,15 +74,16 @@ export class AgeIdentity {
     this.#secret = secret;
   }
 
-  /** Throws the package's error when `secret` is not a valid X25519 identity. */
+  /** Throws when `secret` is not a valid X25519 identity (the package's own test: shape, checksum, size). */
   static fromSecret(secret: string): AgeIdentity {
-    new age.Decrypter().addIdentity(secret);
+    if (!secret.startsWith('AGE-SECRET-KEY-1') || !isKey(secret, 'age-secret-key-'))
+      throw new Error('invalid identity');
     return new AgeIdentity(secret);
   }
 
   /** Its public key, `age1...`: what the archives it opens were encrypted to. */
   recipient(): Promise<string> {
-    this.#recipient ??= age.identityToRecipient(this.#secret);
+    this.#recipient ??= library().then((age) => age.identityToRecipient(this.#secret));
     return this.#recipient;
   }
 
@@ -83,7 +103,7 @@ export class AgeIdentity {
   }
 
   /** Adds the identity to a decrypter (the only place the secret is handed out besides revealSecret). */
-  addTo(decrypter: age.Decrypter): void {
+  addTo(decrypter: AgeModule.Decrypter): void {
     decrypter.addIdentity(this.#secret);
   }
 }
@@ -134,11 +154,8 @@ function recipientProblem(word: string): string | undefined {
     return `"${shown}" is a ${hrp.slice(4)} recipient; chatflow-db encrypts to age X25519 recipients only (age1 followed by 58 characters), which Debian's age can decrypt`;
   if (!X25519_RECIPIENT.test(word))
     return `"${shown}" is not a valid age recipient (expected age1 followed by 58 lowercase characters)`;
-  try {
-    new age.Encrypter().addRecipient(word);
-  } catch {
+  if (!isKey(word, 'age'))
     return `"${shown}" is not a valid age recipient (its checksum does not match: a character was changed or lost)`;
-  }
   return undefined;
 }
 
@@ -200,6 +217,7 @@ export interface KeyPair {
 }
 
 export async function generateKeyPair(now: Date = new Date()): Promise<KeyPair> {
+  const age = await library();
   const identity = AgeIdentity.fromSecret(await age.generateX25519Identity());
   const recipient = await identity.recipient();
   const created = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -213,10 +231,12 @@ export async function generateKeyPair(now: Date = new Date()): Promise<KeyPair> 
  */
 export function createEncryptStream(recipients: readonly string[]): Duplex {
   if (recipients.length === 0) throw new Error('age encryption needs at least one recipient');
-  const encrypter = new age.Encrypter();
-  for (const recipient of recipients) encrypter.addRecipient(recipient);
   return bridge({
-    start: async (plaintext) => encrypter.encrypt(plaintext),
+    start: async (plaintext) => {
+      const encrypter = new (await library()).Encrypter();
+      for (const recipient of recipients) encrypter.addRecipient(recipient);
+      return encrypter.encrypt(plaintext);
+    },
     describe: (error) => new Error(`age encryption failed: ${messageOf(error)}`, { cause: error }),
   });
 }
@@ -228,12 +248,12 @@ export function createEncryptStream(recipients: readonly string[]): Duplex {
  */
 export function createDecryptStream(identities: readonly AgeIdentity[]): Duplex {
   if (identities.length === 0) throw new Error('age decryption needs at least one identity');
-  const decrypter = new age.Decrypter();
-  for (const identity of identities) identity.addTo(decrypter);
   let headerRead = false;
   let consumed = 0;
   return bridge({
     start: async (ciphertext) => {
+      const decrypter = new (await library()).Decrypter();
+      for (const identity of identities) identity.addTo(decrypter);
       const plaintext = await decrypter.decrypt(ciphertext);
       headerRead = true;
       return plaintext;
