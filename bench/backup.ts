@@ -525,6 +525,7 @@ export async function run(args: string[]): Promise<void> {
       );
     }
     console.log('targets: chatflow-db <= 1.25 x floor, <= 1.10 x gzip -6 size, peak RSS <= 150 MiB\n');
+    if (ageRuns === 0) return;
     const sum = (runs: Timed[], pick: (t: Timed) => number | undefined): number =>
       runs.reduce((total, t) => total + (pick(t) ?? NaN), 0);
     const wall = [sum(clearRuns, (t) => t.seconds), sum(ageTimed, (t) => t.seconds)] as const;
