@@ -9,6 +9,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Logger } from '../lib/logger.js';
 import { parsePage, type Status } from './status-model.js';
 import { renderStatusPage } from './status-page.js';
@@ -25,6 +27,10 @@ export const STATUS_API_PATH = '/api/status';
  */
 export const STATUS_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** Bodies at least this large are gzipped for clients that accept it (the page of 400 backups: ~870 KiB). */
+const GZIP_FROM_BYTES = 1024;
+const gzipAsync = promisify(gzip);
 
 export interface HealthResponse {
   healthy: boolean;
@@ -58,28 +64,33 @@ async function handle(
   const [path, query] = splitUrl(request.url ?? '/');
   try {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      return send(response, 405, 'application/json', JSON.stringify({ error: 'method not allowed' }), {
+      return await send(response, 405, 'application/json', JSON.stringify({ error: 'method not allowed' }), {
         allow: 'GET, HEAD',
       });
     }
     if (path === LIVE_PATH) {
-      return send(response, 200, 'application/json', JSON.stringify({ status: 'alive' }));
+      return await send(response, 200, 'application/json', JSON.stringify({ status: 'alive' }));
     }
     if (path === HEALTH_PATH) {
       const result = await handlers.health();
-      return send(response, result.healthy ? 200 : 503, 'application/json', JSON.stringify(result.body));
+      return await send(
+        response,
+        result.healthy ? 200 : 503,
+        'application/json',
+        JSON.stringify(result.body),
+      );
     }
     if (path === METRICS_PATH) {
       const metrics = await handlers.metrics();
-      return send(response, 200, metrics.contentType, metrics.body);
+      return await send(response, 200, metrics.contentType, metrics.body);
     }
     if (handlers.status && (path === STATUS_PAGE_PATH || path === STATUS_API_PATH)) {
       const status = await handlers.status(parsePage(new URLSearchParams(query).get('page')));
       const safety = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
       if (path === STATUS_API_PATH) {
-        return send(response, 200, 'application/json', JSON.stringify(status), safety);
+        return await send(response, 200, 'application/json', JSON.stringify(status), safety);
       }
-      return send(response, 200, 'text/html; charset=utf-8', renderStatusPage(status), {
+      return await send(response, 200, 'text/html; charset=utf-8', renderStatusPage(status), {
         ...safety,
         'content-security-policy': STATUS_PAGE_CSP,
         'x-frame-options': 'DENY',
@@ -91,10 +102,10 @@ async function handle(
       METRICS_PATH,
       ...(handlers.status ? [STATUS_PAGE_PATH, STATUS_API_PATH] : []),
     ];
-    return send(response, 404, 'application/json', JSON.stringify({ error: 'not found', paths }));
+    return await send(response, 404, 'application/json', JSON.stringify({ error: 'not found', paths }));
   } catch (error) {
     handlers.logger.error({ err: error, path }, 'health server request failed');
-    return send(response, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
+    return await send(response, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
   }
 }
 
@@ -103,15 +114,35 @@ function splitUrl(url: string): [string, string] {
   return mark < 0 ? [url, ''] : [url.slice(0, mark), url.slice(mark + 1)];
 }
 
-function send(
+async function send(
   response: ServerResponse,
   status: number,
   contentType: string,
   body: string,
   headers: Record<string, string> = {},
-): void {
-  response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
-  response.end(response.req.method === 'HEAD' ? undefined : body);
+): Promise<void> {
+  const head = { 'content-type': contentType, 'cache-control': 'no-store', ...headers };
+  let payload: string | Buffer = body;
+  if (Buffer.byteLength(body) >= GZIP_FROM_BYTES) {
+    Object.assign(head, { vary: 'accept-encoding' });
+    if (acceptsGzip(response.req)) {
+      payload = await gzipAsync(body);
+      Object.assign(head, { 'content-encoding': 'gzip' });
+    }
+  }
+  response.writeHead(status, head);
+  response.end(response.req.method === 'HEAD' ? undefined : payload);
+}
+
+/** `Accept-Encoding` names gzip (or `*`) without refusing it with q=0. */
+export function acceptsGzip(request: IncomingMessage): boolean {
+  const header = request.headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').some((part) => {
+    const [coding = '', ...params] = part.trim().toLowerCase().split(';');
+    const refused = params.some((param) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(param));
+    return (coding.trim() === 'gzip' || coding.trim() === '*') && !refused;
+  });
 }
 
 export function listen(server: Server, port: number, host: string): Promise<AddressInfo> {

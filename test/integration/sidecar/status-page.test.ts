@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { Status } from '../../../src/sidecar/status-model.js';
 import {
@@ -105,6 +107,33 @@ describe('status page of a real sidecar', () => {
     expect(html).not.toMatch(/<script|<form|<button|https?:\/\//i);
     for (const name of history.names) expect(html).toContain(name);
     expect(html.match(/<tr class="backup/g)).toHaveLength(3);
+  });
+
+  it('GET / and /api/status are gzipped for a client that accepts gzip, plain for one that does not', async () => {
+    const raw = (path: string, acceptEncoding?: string) =>
+      new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        const headers = acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding };
+        httpGet(`${sidecar.url}${path}`, { headers, timeout: 15_000 }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    for (const path of ['/', '/api/status']) {
+      const plain = await raw(path);
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.headers.vary).toBe('accept-encoding');
+      const zipped = await raw(path, 'br;q=1, gzip;q=0.8');
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(zipped.body.length).toBeLessThan(plain.body.length);
+      // The same document apart from the backups' ages, which move with the clock.
+      const withoutAges = (text: string) => text.replace(/\d+(\.\d+)?/g, '0');
+      expect(withoutAges(gunzipSync(zipped.body).toString())).toBe(withoutAges(plain.body.toString()));
+      const refused = await raw(path, 'gzip;q=0, identity');
+      expect(refused.headers['content-encoding']).toBeUndefined();
+    }
+    // Small answers are not worth compressing.
+    expect((await raw('/livez', 'gzip')).headers['content-encoding']).toBeUndefined();
   });
 
   it('?page=N is read (out of range is clamped), HEAD has no body, other methods are refused', async () => {
