@@ -21,8 +21,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts ./scripts
-# The image ships the CLI only (src/, scripts/): benchmarks and tests stay out.
-RUN echo '{ "extends": "./tsconfig.build.json", "include": ["src", "scripts"] }' > tsconfig.image.json \
+# The image ships the CLI only (src/, scripts/): benchmarks, tests and their shared helpers stay out.
+RUN echo '{ "extends": "./tsconfig.build.json", "include": ["src", "scripts"], "exclude": ["scripts/support"] }' > tsconfig.image.json \
  && npx tsc -p tsconfig.image.json
 
 # 2. Production dependencies only (no build step: dist/ comes from stage 1).

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS } from '../src/config/settings.js';
 import { generateKeyPair } from '../src/lib/age.js';
-import { startS3 } from '../support/s3rver.js';
+import { startS3 } from '../scripts/support/s3rver.js';
 import { benchEnv as env, CLI, query, textOption as option } from './common.js';
 
 const DEFAULT_LEVEL = SETTINGS.find((s) => s.name === 'BACKUP_COMPRESSION_LEVEL')?.default ?? '?';

@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../support/net.js';
-import { startS3 } from '../support/s3rver.js';
+import { freePort } from '../scripts/support/net.js';
+import { startS3 } from '../scripts/support/s3rver.js';
 import { benchEnv, CLI, median, numberOption, query as sql } from './common.js';
 
 const MiB = 1024 * 1024;

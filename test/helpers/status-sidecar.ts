@@ -8,8 +8,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../support/net.js';
-import { startS3, type TestS3 } from '../../support/s3rver.js';
+import { freePort } from '../../scripts/support/net.js';
+import { startS3, type TestS3 } from '../../scripts/support/s3rver.js';
 import { runCli } from './cli.js';
 import { createDatabase, dbEnv, dropDatabase, withDb } from './database.js';
 import { spawnCli, type LogLine, type RunningCli } from './process.js';

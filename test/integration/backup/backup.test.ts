@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gunzipIntoPsql, seed, snapshot } from '../../helpers/backup-data.js';
 import { runCli } from '../../helpers/cli.js';
 import { createDatabase, dbEnv, dropDatabase } from '../../helpers/database.js';
-import { startS3, testS3Client, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, testS3Client, type TestS3 } from '../../../scripts/support/s3rver.js';
 
 let source: string;
 const restored: string[] = [];

@@ -17,7 +17,7 @@ import { AGE_MAGIC, generateKeyPair, type KeyPair } from '../../../src/lib/age.j
 import { runCli } from '../../helpers/cli.js';
 import { adminQuery, dbEnv, uniqueName, withDb } from '../../helpers/database.js';
 import { spawnCli } from '../../helpers/process.js';
-import { startS3, testS3Client, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, testS3Client, type TestS3 } from '../../../scripts/support/s3rver.js';
 import {
   databasesStartingWith,
   dropDatabasesStartingWith,

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seed } from '../../helpers/backup-data.js';
 import { baseEnv, CLI, REPO_ROOT, runCli, type CliResult } from '../../helpers/cli.js';
 import { createDatabase, dbEnv, dropDatabase } from '../../helpers/database.js';
-import { startS3, testS3Client, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, testS3Client, type TestS3 } from '../../../scripts/support/s3rver.js';
 import { startS3Proxy, type S3Proxy } from '../../helpers/s3proxy.js';
 
 let source: string;

@@ -8,7 +8,7 @@ import { findLatestBackup, listBackups } from '../../../src/backup/listing.js';
 import { sleep } from '../../../src/lib/clock.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { runCli } from '../../helpers/cli.js';
-import { startS3, testS3Client, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, testS3Client, type TestS3 } from '../../../scripts/support/s3rver.js';
 
 let s3: TestS3;
 let client: S3Client;

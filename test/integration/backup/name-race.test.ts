@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from '../../helpers/cli.js';
 import { createDatabase, dbEnv, dropDatabase, withDb } from '../../helpers/database.js';
-import { startS3, testS3Client, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, testS3Client, type TestS3 } from '../../../scripts/support/s3rver.js';
 
 let source: string;
 let s3: TestS3;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackupName } from '../../../src/backup/names.js';
 import { runCli } from '../../helpers/cli.js';
-import { startS3, testS3Client, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, testS3Client, type TestS3 } from '../../../scripts/support/s3rver.js';
 import { startS3Proxy, type S3Proxy } from '../../helpers/s3proxy.js';
 
 let s3: TestS3;

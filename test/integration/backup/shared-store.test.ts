@@ -17,7 +17,7 @@ import { silentLogger } from '../../../src/lib/logger.js';
 import { openStores, type Storage } from '../../../src/storage/index.js';
 import { gunzipIntoPsql } from '../../helpers/backup-data.js';
 import { createDatabase, dbEnv, dropDatabase, withDb } from '../../helpers/database.js';
-import { startS3, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, type TestS3 } from '../../../scripts/support/s3rver.js';
 
 let s3: TestS3;
 let dir: string;

@@ -15,7 +15,7 @@ import {
   dropRole,
   uniqueName,
 } from '../../helpers/database.js';
-import { startS3, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, type TestS3 } from '../../../scripts/support/s3rver.js';
 
 interface Report {
   ok: boolean;

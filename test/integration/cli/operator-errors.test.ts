@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../helpers/cli.js';
 import { dbEnv, uniqueName } from '../../helpers/database.js';
-import { startS3, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, type TestS3 } from '../../../scripts/support/s3rver.js';
 
 let s3: TestS3;
 let dir: string;

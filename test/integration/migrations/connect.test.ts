@@ -10,7 +10,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, testServer } from '../../helpers/database.js';
-import { freePort } from '../../../support/net.js';
+import { freePort } from '../../../scripts/support/net.js';
 import { cli, logs, migrationsDir, removeMigrationDirs, reportedError, trackedFiles } from './support.js';
 
 let database: string;

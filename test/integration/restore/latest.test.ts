@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
 import { adminQuery, dbEnv, uniqueName, withDb } from '../../helpers/database.js';
-import { startS3, testS3Client, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, testS3Client, type TestS3 } from '../../../scripts/support/s3rver.js';
 import { dropDatabasesStartingWith, dumpSql, manifestFor } from './support.js';
 
 const prefix = uniqueName('cfdb_rlt');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../../src/storage/s3.js';
 import { runCli } from '../../helpers/cli.js';
 import { adminQuery, dbEnv, uniqueName } from '../../helpers/database.js';
-import { startS3, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, type TestS3 } from '../../../scripts/support/s3rver.js';
 import { databasesStartingWith, dropDatabasesStartingWith, manifestFor, seed, snapshot } from './support.js';
 
 const prefix = uniqueName('cfdb_rs3');

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../helpers/cli.js';
 import { adminQuery, dbEnv, uniqueName, withDb } from '../../helpers/database.js';
 import { eventually, spawnCli, type RunningCli } from '../../helpers/process.js';
-import { freePort } from '../../../support/net.js';
+import { freePort } from '../../../scripts/support/net.js';
 
 const database = uniqueName('cfdb_sdrill');
 const dir = mkdtempSync(join(tmpdir(), 'cfdb-sidecar-drill-'));

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
 import { adminQuery, createDatabase, dbEnv, dropDatabase, testServer } from '../../helpers/database.js';
 import { eventually, spawnCli, type LogLine, type RunningCli } from '../../helpers/process.js';
-import { freePort } from '../../../support/net.js';
+import { freePort } from '../../../scripts/support/net.js';
 
 const isMsg = (pattern: RegExp) => (line: LogLine) => typeof line.msg === 'string' && pattern.test(line.msg);
 

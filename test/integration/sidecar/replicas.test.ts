@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, dbEnv, dropDatabase } from '../../helpers/database.js';
-import { freePort } from '../../../support/net.js';
+import { freePort } from '../../../scripts/support/net.js';
 import { eventually, spawnCli, type LogLine, type RunningCli } from '../../helpers/process.js';
 
 const isMsg = (pattern: RegExp) => (line: LogLine) => typeof line.msg === 'string' && pattern.test(line.msg);

@@ -20,9 +20,9 @@ import {
   dropRole,
   uniqueName,
 } from '../../helpers/database.js';
-import { freePort } from '../../../support/net.js';
+import { freePort } from '../../../scripts/support/net.js';
 import { eventually, spawnCli, type LogLine, type RunningCli } from '../../helpers/process.js';
-import { startS3, testS3Client, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, testS3Client, type TestS3 } from '../../../scripts/support/s3rver.js';
 
 /** A TCP proxy in front of s3rver: `up`, `down` (connections reset) or `slow` (each chunk delayed). */
 interface Proxy {

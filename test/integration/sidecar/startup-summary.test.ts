@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, testServer } from '../../helpers/database.js';
 import { spawnCli, type LogLine } from '../../helpers/process.js';
-import { startS3, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, type TestS3 } from '../../../scripts/support/s3rver.js';
 
 const SUMMARY = /^start-up: /;
 

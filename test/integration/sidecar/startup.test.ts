@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
 import { createDatabase, dbEnv, dropDatabase } from '../../helpers/database.js';
-import { freePort } from '../../../support/net.js';
+import { freePort } from '../../../scripts/support/net.js';
 import { spawnCli } from '../../helpers/process.js';
 
 describe('chatflow-db start: start-up', () => {

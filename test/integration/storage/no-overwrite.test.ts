@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStorage } from '../../../src/storage/local.js';
 import { S3Storage } from '../../../src/storage/s3.js';
-import { startS3, testS3Client, type TestS3 } from '../../../support/s3rver.js';
+import { startS3, testS3Client, type TestS3 } from '../../../scripts/support/s3rver.js';
 import { startS3Proxy, type RecordedRequest, type S3Proxy } from '../../helpers/s3proxy.js';
 
 const MiB = 1024 * 1024;

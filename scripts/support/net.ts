@@ -1,4 +1,4 @@
-/** A free port for the tests and the benchmarks (support/ is what both use; neither imports the other). */
+/** A free port for the tests and the benchmarks (scripts/support/ is what both use; neither imports the other). */
 import { createServer } from 'node:net';
 
 /** A TCP port that was free a moment ago (for servers whose port 0 means "disabled"). */
