@@ -26,6 +26,11 @@ const POST_DATA_TYPES = new Set([
   'PUBLICATION TABLE',
 ]);
 const HEADER = Buffer.from('\n-- Name: ');
+/**
+ * How often the server is asked what psql builds: often enough that an index built in under a second is
+ * still named in the next progress line; the query reads one row of pg_stat_activity.
+ */
+const POLL_MS = 250;
 /** A line longer than this is data, not a header: it is not carried over to the next chunk. */
 const MAX_HEADER_BYTES = 1024;
 
@@ -56,7 +61,7 @@ export class PostDataWatch {
 
   /**
    * `connect` opens a connection for the pg_stat_activity queries; `database` is the one psql fills.
-   * Polls every `intervalMs`.
+   * Polls every `intervalMs` or POLL_MS, whichever is shorter.
    */
   constructor(
     private readonly connect: () => Promise<Client>,
@@ -96,7 +101,7 @@ export class PostDataWatch {
       () => {
         this.polling ??= this.poll().finally(() => (this.polling = undefined));
       },
-      Math.min(this.intervalMs, 1000),
+      Math.min(this.intervalMs, POLL_MS),
     );
     this.timer.unref();
   }
