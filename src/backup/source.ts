@@ -1,8 +1,11 @@
 /** What the manifest records about the dumped database and the pg_dump that dumped it. */
 import { execFile, type ExecFileException } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { DatabaseConfig } from '../config/load.js';
 import { withClient } from '../lib/db.js';
 import { TRACKING_TABLE } from '../migrations/tracking.js';
+
+const execFileAsync = promisify(execFile);
 
 export interface SourceInfo {
   serverVersion: string;
@@ -47,25 +50,29 @@ export async function describeSource(db: DatabaseConfig): Promise<SourceInfo> {
  * backup that follows by ~0.1 s of 2.2 (bench/backup.ts, 200 MB).
  */
 export async function pgDumpVersion(timeoutMs = 10_000): Promise<string> {
-  const result = await new Promise<{ stdout: string; stderr: string; error: ExecFileException | null }>(
-    (resolve) =>
-      execFile('pg_dump', ['--version'], { timeout: timeoutMs }, (error, stdout, stderr) =>
-        resolve({ stdout, stderr, error }),
-      ),
-  );
-  const version = result.stdout.trim();
-  if (result.error === null && version !== '') return version;
-  if (result.error?.signal)
+  let stdout = '';
+  try {
+    ({ stdout } = await execFileAsync('pg_dump', ['--version'], { timeout: timeoutMs }));
+  } catch (error) {
+    const failed = error as ExecFileException & { stderr?: string };
+    if (failed.signal)
+      throw new Error(
+        `pg_dump --version gave no answer within ${timeoutMs / 1000} s (stopped with ${failed.signal})`,
+      );
+    // An exit code is a number; a failure to start (ENOENT) is named in the message instead.
+    const code = typeof failed.code === 'number' ? `exit code ${failed.code}` : 'exit code none';
+    const said = (failed.stderr?.trim() || (typeof failed.code === 'number' ? '' : failed.message))
+      .split('\n')
+      .slice(-3)
+      .join(' ');
     throw new Error(
-      `pg_dump --version gave no answer within ${timeoutMs / 1000} s (stopped with ${result.error.signal})`,
+      `pg_dump --version failed (${code}${said ? `: ${said}` : ''}); is the PostgreSQL client installed and on PATH?`,
     );
-  const code = typeof result.error?.code === 'number' ? result.error.code : undefined;
-  const said = (result.stderr.trim() || (code === undefined ? (result.error?.message ?? '') : ''))
-    .split('\n')
-    .slice(-3)
-    .join(' ');
-  throw new Error(
-    `pg_dump --version failed (exit code ${code ?? (result.error ? 'none' : 0)}${said ? `: ${said}` : ''}); ` +
-      'is the PostgreSQL client installed and on PATH?',
-  );
+  }
+  const version = stdout.trim();
+  if (version === '')
+    throw new Error(
+      'pg_dump --version printed nothing (exit code 0); is the PostgreSQL client installed and on PATH?',
+    );
+  return version;
 }
