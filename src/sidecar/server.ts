@@ -28,7 +28,7 @@ export const STATUS_API_PATH = '/api/status';
 export const STATUS_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/** Bodies at least this large are gzipped for clients that accept it (the page of 400 backups: ~870 KiB). */
+/** Bodies at least this large are gzipped for clients that accept it (an hourly schedule's page: ~870 KiB). */
 const GZIP_FROM_BYTES = 1024;
 const gzipAsync = promisify(gzip);
 
@@ -122,20 +122,18 @@ async function send(
   headers: Record<string, string> = {},
 ): Promise<void> {
   const head = { 'content-type': contentType, 'cache-control': 'no-store', ...headers };
-  let payload: string | Buffer = body;
-  if (Buffer.byteLength(body) >= GZIP_FROM_BYTES) {
-    Object.assign(head, { vary: 'accept-encoding' });
-    if (acceptsGzip(response.req)) {
-      payload = await gzipAsync(body);
-      Object.assign(head, { 'content-encoding': 'gzip' });
-    }
-  }
+  const compress = Buffer.byteLength(body) >= GZIP_FROM_BYTES;
+  const gzipped = compress && acceptsGzip(response.req);
+  if (compress) Object.assign(head, { vary: 'accept-encoding' });
+  if (gzipped) Object.assign(head, { 'content-encoding': 'gzip' });
   response.writeHead(status, head);
-  response.end(response.req.method === 'HEAD' ? undefined : payload);
+  // HEAD gets the headers GET would, without the work of compressing a body it never sends.
+  if (response.req.method === 'HEAD') return void response.end();
+  response.end(gzipped ? await gzipAsync(body) : body);
 }
 
 /** `Accept-Encoding` names gzip (or `*`) without refusing it with q=0. */
-export function acceptsGzip(request: IncomingMessage): boolean {
+function acceptsGzip(request: IncomingMessage): boolean {
   const header = request.headers['accept-encoding'];
   if (typeof header !== 'string') return false;
   return header.split(',').some((part) => {
