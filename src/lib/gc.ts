@@ -10,7 +10,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-export type MinorGc = () => void;
 type Collect = (options?: { type: 'minor' | 'major' }) => void;
 
 let cached: Collect | null | undefined;
@@ -18,12 +17,6 @@ let cached: Collect | null | undefined;
 /** V8 flags cannot change after start-up: setting one would abort the process. */
 export function v8FlagsFrozen(execArgv: readonly string[] = process.execArgv): boolean {
   return execArgv.some((arg) => /^--freeze[-_]flags[-_]after[-_]init$/.test(arg));
-}
-
-/** A function running a minor GC, or undefined when the runtime refuses to expose one. */
-export function minorGcFunction(): MinorGc | undefined {
-  const collect = collector();
-  return collect && (() => collect({ type: 'minor' }));
 }
 
 /** Runs a minor GC if one is available; does nothing otherwise. */
