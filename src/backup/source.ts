@@ -59,14 +59,15 @@ export async function pgDumpVersion(timeoutMs = 10_000): Promise<string> {
       throw new Error(
         `pg_dump --version gave no answer within ${timeoutMs / 1000} s (stopped with ${failed.signal})`,
       );
-    // An exit code is a number; a failure to start (ENOENT) is named in the message instead.
-    const code = typeof failed.code === 'number' ? `exit code ${failed.code}` : 'exit code none';
-    const said = (failed.stderr?.trim() || (typeof failed.code === 'number' ? '' : failed.message))
+    // A process that never started (ENOENT) has no exit code and no stderr: its error message says why.
+    const exitCode = typeof failed.code === 'number' ? failed.code : undefined;
+    const said = (failed.stderr?.trim() || (exitCode === undefined ? failed.message : ''))
       .split('\n')
       .slice(-3)
       .join(' ');
     throw new Error(
-      `pg_dump --version failed (${code}${said ? `: ${said}` : ''}); is the PostgreSQL client installed and on PATH?`,
+      `pg_dump --version failed (exit code ${exitCode ?? 'none'}${said ? `: ${said}` : ''}); ` +
+        'is the PostgreSQL client installed and on PATH?',
     );
   }
   const version = stdout.trim();
